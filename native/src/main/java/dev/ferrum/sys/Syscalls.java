@@ -66,6 +66,7 @@ public final class Syscalls {
     public static final int MAP_SHARED = Linux.MAP_SHARED();
     public static final int MAP_PRIVATE = Linux.MAP_PRIVATE();
     public static final int MAP_ANONYMOUS = Linux.MAP_ANONYMOUS();
+    public static final int MAP_FIXED = Linux.MAP_FIXED();
     public static final int MAP_HUGETLB = Linux.MAP_HUGETLB();
     public static final int MAP_POPULATE = Linux.MAP_POPULATE();
     public static final int MADV_DONTFORK = Linux.MADV_DONTFORK();
@@ -184,9 +185,16 @@ public final class Syscalls {
      * @return the address of the mapping (never {@code MAP_FAILED})
      */
     public static long mmap(long length, int prot, int flags, int fd, long offset, String what) {
+        return mmap(0L, length, prot, flags, fd, offset, what);
+    }
+
+    /** {@code mmap(hint, length, prot, flags, fd, offset)}: with {@code MAP_FIXED}, {@code hint} is the address. */
+    public static long mmap(long hint, long length, int prot, int flags, int fd, long offset, String what) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
-            MemorySegment p = (MemorySegment) MMAP.invokeExact(cs, MemorySegment.NULL, length, prot, flags, fd, offset);
+            // SAFETY: a zero-length segment only carries the address hint to the kernel.
+            MemorySegment addr = MemorySegment.ofAddress(hint);
+            MemorySegment p = (MemorySegment) MMAP.invokeExact(cs, addr, length, prot, flags, fd, offset);
             if (p.address() == MAP_FAILED) {
                 throw new SyscallException("mmap(" + what + ", " + length + " bytes)", errno(cs));
             }

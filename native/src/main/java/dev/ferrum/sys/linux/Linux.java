@@ -338,6 +338,15 @@ public class Linux extends Linux$shared {
     public static int MAP_PRIVATE() {
         return MAP_PRIVATE;
     }
+    private static final int MAP_FIXED = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define MAP_FIXED 16
+     * }
+     */
+    public static int MAP_FIXED() {
+        return MAP_FIXED;
+    }
     private static final int MAP_ANONYMOUS = (int)32L;
     /**
      * {@snippet lang=c :

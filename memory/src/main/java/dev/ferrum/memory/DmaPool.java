@@ -1,0 +1,303 @@
+package dev.ferrum.memory;
+
+import dev.ferrum.memory.internal.PageMemory;
+import dev.ferrum.sys.SyscallException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Allocates {@link DmaBuffer}s for one device address space: page-aligned, pre-faulted memory, 4 KiB pages or
+ * 2 MiB huge pages, locked in RAM, each buffer mapped for the device while it lives.
+ *
+ * <p>Every buffer owns its own {@link Arena} (shared, or confined for {@link #allocateConfined}), so that a
+ * buffer's lifetime, use-after-free detection and unmapping are per buffer. Allocation therefore costs a few
+ * system calls: allocate buffers up front (queues, I/O buffers) and reuse them; hot paths never allocate.
+ *
+ * <p>Huge pages: with {@link HugePages#PREFER} the pool probes once whether a huge page can be mapped; if not, it
+ * logs why and uses 4 KiB pages (and also falls back, with a warning, when huge pages run out later). With
+ * {@link HugePages#REQUIRE} it fails instead. Sizes are rounded up to the page size in use.
+ *
+ * <p>Invariants: every live buffer of the pool is in {@link #liveBuffers()}; a buffer is unmapped from the address
+ * space before its memory is freed; after {@link #close()} the pool allocates nothing more.
+ *
+ * <p>Thread-safe.
+ */
+public final class DmaPool implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DmaPool.class);
+    private static final AtomicLong LIVE_BUFFERS = new AtomicLong();
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
+
+    /** Whether to back buffers with 2 MiB huge pages. */
+    public enum HugePages {
+        /** 4 KiB pages only. */
+        NEVER,
+        /** Huge pages when the system has them reserved, else 4 KiB pages (logged). */
+        PREFER,
+        /** Huge pages or an error. */
+        REQUIRE
+    }
+
+    /** Whether the memory must be locked in RAM ({@code mlock}). */
+    public enum MemoryLock {
+        /** Fail allocation (naming RLIMIT_MEMLOCK and how to raise it) if the memory cannot be locked. */
+        REQUIRE,
+        /** Lock when possible; log once otherwise. For memory no real device reads (mock devices, tests). */
+        BEST_EFFORT
+    }
+
+    private final String name;
+    private final DeviceAddressSpace addressSpace;
+    private final HugePages hugePagePolicy;
+    private final PageMemory.Lock lock;
+    private final long pageSize;
+    private final Set<DmaBuffer> live = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+    private volatile boolean warnedHugeFallback;
+    private volatile boolean warnedUnlocked;
+
+    private DmaPool(Builder b) {
+        this.name = b.name;
+        this.addressSpace = b.addressSpace;
+        this.hugePagePolicy = b.hugePages;
+        this.lock = b.memoryLock == MemoryLock.REQUIRE ? PageMemory.Lock.REQUIRE : PageMemory.Lock.BEST_EFFORT;
+        boolean huge = false;
+        if (b.hugePages != HugePages.NEVER) {
+            String why = PageMemory.hugePagesUnavailableReason();
+            if (why == null) {
+                huge = true;
+            } else if (b.hugePages == HugePages.REQUIRE) {
+                throw new IllegalStateException("DMA pool '" + name + "' requires 2 MiB huge pages, but none can be "
+                        + "mapped: " + why);
+            } else {
+                LOG.info("DMA pool '{}': huge pages unavailable, using 4 KiB pages: {}", name, why);
+            }
+        }
+        this.pageSize = huge ? PageMemory.HUGE_PAGE_SIZE : Math.max(4096, addressSpace.pageSize());
+        LOG.debug("DMA pool '{}' over {}: {} KiB pages", name, addressSpace.describe(), pageSize >> 10);
+    }
+
+    /** {@return a builder of a pool mapping into {@code addressSpace}} */
+    public static Builder builder(DeviceAddressSpace addressSpace) {
+        return new Builder(Objects.requireNonNull(addressSpace, "addressSpace"));
+    }
+
+    /** {@return a pool with 4 KiB pages and required memory locking} */
+    public static DmaPool create(DeviceAddressSpace addressSpace) {
+        return builder(addressSpace).build();
+    }
+
+    /**
+     * Allocates a buffer that any thread may access.
+     *
+     * @param bytes the size; rounded up to the {@link #pageSize() page size}
+     * @throws IllegalArgumentException if {@code bytes} is not positive
+     * @throws IllegalStateException    if the pool is closed, memory cannot be locked (the message says how to
+     *                                  raise RLIMIT_MEMLOCK), or the device address space is exhausted
+     */
+    public DmaBuffer allocate(long bytes) {
+        return allocate(bytes, Arena.ofShared());
+    }
+
+    /**
+     * Allocates a buffer that only the calling thread may access from the CPU, and only it may close (other
+     * threads get {@link WrongThreadException}). The device's own access is not restricted.
+     */
+    public DmaBuffer allocateConfined(long bytes) {
+        return allocate(bytes, Arena.ofConfined());
+    }
+
+    private DmaBuffer allocate(long bytes, Arena arena) {
+        if (bytes <= 0) {
+            arena.close();
+            throw new IllegalArgumentException("DMA buffer size must be positive, was " + bytes);
+        }
+        if (closed) {
+            arena.close();
+            throw new IllegalStateException("DMA pool '" + name + "' is closed");
+        }
+        long page = pageSize;
+        boolean huge = page == PageMemory.HUGE_PAGE_SIZE;
+        MemorySegment segment;
+        try {
+            segment = map(roundUp(bytes, page), huge, arena);
+        } catch (SyscallException e) {
+            if (!huge || hugePagePolicy == HugePages.REQUIRE) {
+                arena.close();
+                throw e;
+            }
+            if (!warnedHugeFallback) {
+                warnedHugeFallback = true;
+                LOG.warn("DMA pool '{}': out of huge pages ({}), falling back to 4 KiB pages", name, e.getMessage());
+            }
+            page = 4096;
+            try {
+                segment = map(roundUp(bytes, page), false, arena);
+            } catch (RuntimeException e2) {
+                arena.close();
+                throw e2;
+            }
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+        long iova;
+        try {
+            iova = addressSpace.map(segment);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+        DmaBuffer buffer = new DmaBuffer(this, arena, segment, iova, page);
+        live.add(buffer);
+        LIVE_BUFFERS.incrementAndGet();
+        LIVE_BYTES.addAndGet(segment.byteSize());
+        return buffer;
+    }
+
+    private MemorySegment map(long size, boolean huge, Arena arena) {
+        PageMemory.Mapped m = PageMemory.map(size, huge, lock, arena);
+        if (!m.locked() && lock != PageMemory.Lock.NONE && !warnedUnlocked) {
+            warnedUnlocked = true;
+            LOG.warn("DMA pool '{}': memory could not be locked (RLIMIT_MEMLOCK); continuing unlocked", name);
+        }
+        return m.segment();
+    }
+
+    private static long roundUp(long bytes, long page) {
+        long r = (bytes + page - 1) & -page;
+        if (r < bytes) {
+            throw new IllegalArgumentException("DMA buffer size " + bytes + " is too large");
+        }
+        return r;
+    }
+
+    /** Called by {@link DmaBuffer#close()} after it moved to the closed state. */
+    void release(DmaBuffer buffer, Arena arena) {
+        long size = buffer.byteSize();
+        try {
+            addressSpace.unmap(buffer.deviceAddress(), size);
+        } catch (RuntimeException e) {
+            // The device might still reach the memory: freeing it would let the device write into whatever reuses
+            // it. Keep it allocated (a leak, counted as live) and say so.
+            throw new IllegalStateException("could not unmap " + buffer + " from " + addressSpace.describe()
+                    + "; its memory is kept allocated so the device cannot write into reused memory", e);
+        }
+        // Unmapped first: once the arena closes the memory may be reused, and the device must not reach it.
+        arena.close();
+        live.remove(buffer);
+        LIVE_BUFFERS.decrementAndGet();
+        LIVE_BYTES.addAndGet(-size);
+    }
+
+    /** {@return the pool's name, used in messages} */
+    public String name() {
+        return name;
+    }
+
+    /** {@return the page size buffers are rounded to: 4096, or 2 MiB with huge pages} */
+    public long pageSize() {
+        return pageSize;
+    }
+
+    /** {@return whether the pool allocates from 2 MiB huge pages} */
+    public boolean usesHugePages() {
+        return pageSize == PageMemory.HUGE_PAGE_SIZE;
+    }
+
+    /** {@return the device address space buffers are mapped into} */
+    public DeviceAddressSpace addressSpace() {
+        return addressSpace;
+    }
+
+    /** {@return the number of buffers of this pool that are alive} */
+    public int liveBuffers() {
+        return live.size();
+    }
+
+    /** {@return the number of live DMA buffers of all pools in this JVM (for leak checks)} */
+    public static long liveBuffersGlobally() {
+        return LIVE_BUFFERS.get();
+    }
+
+    /** {@return the bytes held by live DMA buffers of all pools in this JVM (for leak checks)} */
+    public static long liveBytesGlobally() {
+        return LIVE_BYTES.get();
+    }
+
+    /**
+     * Closes the pool: no more allocations, and every buffer still alive is closed.
+     *
+     * @throws IllegalStateException if some buffers could not be freed (pinned by in-flight device operations, or
+     *                               confined to another thread); those stay allocated and are named in the message
+     */
+    @Override
+    public void close() {
+        closed = true;
+        List<String> failures = new ArrayList<>();
+        for (DmaBuffer b : List.copyOf(live)) {
+            try {
+                if (b.isAlive()) {
+                    b.close();
+                }
+            } catch (IllegalStateException | WrongThreadException e) {
+                if (b.isAlive()) {
+                    failures.add(e.getMessage());
+                }
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw new IllegalStateException("DMA pool '" + name + "' closed with " + failures.size()
+                    + " buffer(s) still allocated: " + String.join("; ", failures));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DmaPool['" + name + "', " + (pageSize >> 10) + " KiB pages, " + live.size() + " live buffers, "
+                + addressSpace.describe() + "]";
+    }
+
+    /** Configures a {@link DmaPool}. */
+    public static final class Builder {
+        private final DeviceAddressSpace addressSpace;
+        private String name = "dma";
+        private HugePages hugePages = HugePages.NEVER;
+        private MemoryLock memoryLock = MemoryLock.REQUIRE;
+
+        private Builder(DeviceAddressSpace addressSpace) {
+            this.addressSpace = addressSpace;
+        }
+
+        /** Names the pool in messages and logs. */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /** Huge page policy; default {@link HugePages#NEVER}. */
+        public Builder hugePages(HugePages policy) {
+            this.hugePages = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** Memory locking policy; default {@link MemoryLock#REQUIRE}. */
+        public Builder memoryLock(MemoryLock policy) {
+            this.memoryLock = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** {@return the pool} */
+        public DmaPool build() {
+            return new DmaPool(this);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.ferrum.memory;
+
+import java.util.Objects;
+
+/**
+ * A named bit field of a register: bits {@code [lsb, lsb + width)}, in the spirit of the kernel's
+ * {@code register!} macro. Values are unsigned.
+ *
+ * {@snippet :
+ * Register32 CC = Register32.at(0x14, "CC");
+ * Field CC_EN = CC.field("EN", 0, 1);
+ * Field CC_MPS = CC.field("MPS", 7, 4);
+ * int cc = CC_MPS.with(CC_EN.with(0, 1), 0);   // build a value
+ * CC.write(bar, cc);
+ * boolean enabled = CC_EN.isSet(CC.read(bar)); // test a bit
+ * }
+ *
+ * <p>Invariants: {@code 0 <= lsb}, {@code 1 <= width}, {@code lsb + width <= } the register's width;
+ * {@link #with} never changes bits outside the field and refuses values that do not fit.
+ */
+public final class Field {
+    private final String name;
+    private final int lsb;
+    private final int width;
+    private final long mask;
+    private final int registerBits;
+    private final Register32 register32;
+    private final Register64 register64;
+
+    Field(String registerName, int registerBits, String name, int lsb, int width,
+          Register32 register32, Register64 register64) {
+        Objects.requireNonNull(name, "name");
+        if (lsb < 0 || width < 1 || lsb + width > registerBits) {
+            throw new IllegalArgumentException("field " + registerName + "." + name + " [" + lsb + ", " + (lsb + width)
+                    + ") does not fit a " + registerBits + "-bit register");
+        }
+        this.name = registerName + "." + name;
+        this.lsb = lsb;
+        this.width = width;
+        this.mask = width == 64 ? -1L : ((1L << width) - 1) << lsb;
+        this.registerBits = registerBits;
+        this.register32 = register32;
+        this.register64 = register64;
+    }
+
+    /** {@return the field's value in {@code registerValue}} */
+    public long get(long registerValue) {
+        return (registerValue & mask) >>> lsb;
+    }
+
+    /** {@return the field's value in a 32-bit {@code registerValue}} */
+    public int get(int registerValue) {
+        return (int) get(Integer.toUnsignedLong(registerValue));
+    }
+
+    /** {@return whether any bit of the field is set} */
+    public boolean isSet(long registerValue) {
+        return (registerValue & mask) != 0;
+    }
+
+    /** {@return whether any bit of the field is set in a 32-bit value} */
+    public boolean isSet(int registerValue) {
+        return isSet(Integer.toUnsignedLong(registerValue));
+    }
+
+    /**
+     * {@return {@code registerValue} with this field set to {@code fieldValue}}
+     *
+     * @throws IllegalArgumentException if {@code fieldValue} does not fit in the field
+     */
+    public long with(long registerValue, long fieldValue) {
+        if (width < 64 && (fieldValue >>> width) != 0) {
+            throw new IllegalArgumentException("value " + fieldValue + " (0x" + Long.toHexString(fieldValue)
+                    + ") does not fit in " + name + " (" + width + " bits)");
+        }
+        return (registerValue & ~mask) | (fieldValue << lsb);
+    }
+
+    /** {@return a 32-bit {@code registerValue} with this field set to {@code fieldValue}} */
+    public int with(int registerValue, long fieldValue) {
+        if (registerBits != 32) {
+            throw new IllegalArgumentException(name + " belongs to a " + registerBits + "-bit register");
+        }
+        return (int) with(Integer.toUnsignedLong(registerValue), fieldValue);
+    }
+
+    /** {@return this field of the register, read from {@code io} (ordered read)} */
+    public long read(Mmio io) {
+        return register32 != null ? get(register32.read(io)) : get(register64.read(io));
+    }
+
+    boolean belongsTo(Object register) {
+        return register == register32 || register == register64;
+    }
+
+    /** {@return the field's name, {@code REGISTER.FIELD}} */
+    public String name() {
+        return name;
+    }
+
+    /** {@return the least significant bit} */
+    public int lsb() {
+        return lsb;
+    }
+
+    /** {@return the width in bits} */
+    public int width() {
+        return width;
+    }
+
+    /** {@return the largest value the field holds} */
+    public long maxValue() {
+        return mask >>> lsb;
+    }
+
+    @Override
+    public String toString() {
+        return name + "[" + (lsb + width - 1) + ":" + lsb + "]";
+    }
+}

@@ -1,0 +1,99 @@
+package dev.ferrum.memory.internal;
+
+import dev.ferrum.sys.Errno;
+import dev.ferrum.sys.SyscallException;
+import dev.ferrum.sys.Syscalls;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Page-granular anonymous memory for DMA: {@code mmap} (optionally {@code MAP_HUGETLB}), pre-faulted, excluded
+ * from {@code fork} children, optionally {@code mlock}ed, and handed out as a {@link MemorySegment} whose lifetime
+ * is an {@link Arena}: closing the arena unlocks and unmaps it exactly once.
+ *
+ * <p>This is one of the few places where Ferrum turns a raw address into a segment.
+ */
+public final class PageMemory {
+    /** Size of an x86-64 huge page, the only huge page size Ferrum asks for. */
+    public static final long HUGE_PAGE_SIZE = 2L << 20;
+
+    private PageMemory() {}
+
+    /** Whether {@link #map} should lock the memory, and what to do if it cannot. */
+    public enum Lock { REQUIRE, BEST_EFFORT, NONE }
+
+    /**
+     * Maps {@code size} bytes (a multiple of the page size in use) and binds them to {@code arena}.
+     *
+     * @param huge use 2 MiB huge pages ({@code MAP_HUGETLB}); fails with {@link SyscallException} (ENOMEM) when
+     *             none are reserved
+     * @return the segment, and whether the memory is locked
+     */
+    public static Mapped map(long size, boolean huge, Lock lock, Arena arena) {
+        int flags = Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_POPULATE
+                | (huge ? Syscalls.MAP_HUGETLB : 0);
+        long addr = Syscalls.mmap(size, Syscalls.PROT_READ | Syscalls.PROT_WRITE, flags, -1, 0,
+                huge ? "anonymous, MAP_HUGETLB" : "anonymous");
+        boolean locked = false;
+        try {
+            // A forked child must not share DMA pages copy-on-write with the parent: the device would keep writing
+            // into the parent's pages while either process could see stale copies.
+            Syscalls.madvise(addr, size, Syscalls.MADV_DONTFORK);
+            if (lock != Lock.NONE) {
+                try {
+                    Syscalls.mlock(addr, size);
+                    locked = true;
+                } catch (SyscallException e) {
+                    if (lock == Lock.REQUIRE) {
+                        throw memlockFailure(size, e);
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            Syscalls.munmap(addr, size);
+            throw e;
+        }
+        final boolean unlock = locked;
+        // SAFETY: [addr, addr + size) is a fresh private anonymous mapping that nothing else references. The
+        // segment is its only handle; the cleanup runs exactly once, when the arena closes, and for a shared
+        // arena only after no thread can still be accessing the segment, so the memory is never used unmapped.
+        MemorySegment segment = MemorySegment.ofAddress(addr).reinterpret(size, arena, s -> {
+            if (unlock) {
+                Syscalls.munlock(addr, size);
+            }
+            Syscalls.munmap(addr, size);
+        });
+        return new Mapped(segment, locked);
+    }
+
+    /** A mapped region and whether it is locked in RAM. */
+    public record Mapped(MemorySegment segment, boolean locked) {}
+
+    /** Explains an {@code mlock} failure with the fix: the memlock limit. */
+    public static IllegalStateException memlockFailure(long size, SyscallException e) {
+        long[] rl = Syscalls.getrlimit(Syscalls.RLIMIT_MEMLOCK);
+        String limit = rl[0] == Syscalls.RLIM_INFINITY ? "unlimited" : (rl[0] >> 10) + " KiB";
+        String why = e.errno() == Errno.ENOMEM || e.errno() == Errno.EPERM || e.errno() == Errno.EAGAIN
+                ? "RLIMIT_MEMLOCK is " + limit + ", too low to lock " + (size >> 10) + " KiB of DMA memory. "
+                + "Raise it: `ulimit -l unlimited` in the shell that starts the JVM, or a `memlock` line in "
+                + "/etc/security/limits.conf (e.g. `youruser - memlock unlimited`), or LimitMEMLOCK= for a "
+                + "systemd service"
+                : "could not lock DMA memory";
+        return new IllegalStateException(why + " (" + e.getMessage() + ")", e);
+    }
+
+    /**
+     * Probes whether one huge page can be mapped right now.
+     *
+     * @return {@code null} if it can, else the reason it cannot
+     */
+    public static String hugePagesUnavailableReason() {
+        try (Arena probe = Arena.ofConfined()) {
+            map(HUGE_PAGE_SIZE, true, Lock.NONE, probe);
+            return null;
+        } catch (SyscallException e) {
+            return e.getMessage() + " (reserve huge pages: echo 512 > /proc/sys/vm/nr_hugepages)";
+        }
+    }
+}
