@@ -1,0 +1,163 @@
+package dev.ferrum.driver.mock;
+
+import dev.ferrum.driver.pci.PciAddress;
+import dev.ferrum.driver.pci.spi.HotplugListener;
+import dev.ferrum.driver.pci.spi.PciBackend;
+import dev.ferrum.driver.pci.spi.PciFunction;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+
+/**
+ * An in-process PCI bus of {@link DeviceModel}s: the backend for CI, tests and the default demo. Drivers see its
+ * functions through {@link dev.ferrum.driver.pci.PciBus} exactly as they see VFIO devices.
+ *
+ * {@snippet :
+ * MockPciBus mock = new MockPciBus().add("0000:01:00.0", new MyDeviceModel());
+ * try (PciBus bus = PciBus.open(mock)) {
+ *     bus.register(new MyDriver());
+ * }
+ * }
+ *
+ * <p>Each function has its own {@link MockIommu}. Fault injection: {@link #surpriseRemove} (BARs revoked at once,
+ * then the driver is removed), {@link #failConfigReads}, {@link #dropInterrupts}; device models inject their own
+ * device-level faults.
+ *
+ * <p>Invariants: one model per address; a model's thread runs from {@code add} until its removal or
+ * {@link #close()}.
+ */
+public final class MockPciBus implements PciBackend {
+    /** How a model runs. */
+    public enum Mode {
+        /** On its own thread, as hardware does (default). */
+        THREADED,
+        /** Only when {@link DeviceModel#step()} is called: for deterministic tests and benchmarks. */
+        STEPPED
+    }
+
+    private final Map<PciAddress, MockFunction> functions = new LinkedHashMap<>();
+    private HotplugListener listener;
+    private boolean closed;
+
+    /** Adds a threaded model at {@code address} (e.g. {@code "0000:01:00.0"}). */
+    public MockPciBus add(String address, DeviceModel model) {
+        return add(PciAddress.parse(address), model, Mode.THREADED);
+    }
+
+    /** Adds a model; if a {@link dev.ferrum.driver.pci.PciBus} is open, this is a hot-add. */
+    public MockPciBus add(PciAddress address, DeviceModel model, Mode mode) {
+        Objects.requireNonNull(model, "model");
+        MockFunction f;
+        HotplugListener l;
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("mock PCI bus is closed");
+            }
+            if (functions.containsKey(address)) {
+                throw new IllegalArgumentException("a device is already present at " + address);
+            }
+            f = new MockFunction(address, model);
+            model.attach(f);
+            functions.put(address, f);
+            l = listener;
+        }
+        if (mode == Mode.THREADED) {
+            model.start(address.toString());
+        }
+        if (l != null) {
+            l.added(f);
+        }
+        return this;
+    }
+
+    private synchronized MockFunction function(PciAddress address) {
+        MockFunction f = functions.get(address);
+        if (f == null) {
+            throw new NoSuchElementException("no mock device at " + address);
+        }
+        return f;
+    }
+
+    /** {@return the IOMMU of the function at {@code address}} */
+    public MockIommu iommu(PciAddress address) {
+        return function(address).iommu();
+    }
+
+    /** {@return the model at {@code address}} */
+    public DeviceModel model(PciAddress address) {
+        return function(address).model();
+    }
+
+    /**
+     * Removes the device without warning, as when a cable is pulled: the driver's BAR windows are revoked at once
+     * (every later access throws), then the driver's {@code remove} runs, then the model stops.
+     */
+    public void surpriseRemove(PciAddress address) {
+        MockFunction f;
+        HotplugListener l;
+        synchronized (this) {
+            f = function(address);
+            functions.remove(address);
+            l = listener;
+        }
+        if (l != null) {
+            l.surpriseRemoved(f); // revokes, removes the driver, closes the function
+        } else {
+            f.close();
+        }
+    }
+
+    /** Makes the next {@code count} config reads of the function fail with an I/O error (EIO). */
+    public void failConfigReads(PciAddress address, int count) {
+        function(address).failConfigReads(count);
+    }
+
+    /** Makes the function lose its next {@code count} interrupts. */
+    public void dropInterrupts(PciAddress address, int count) {
+        function(address).dropInterrupts(count);
+    }
+
+    /** Raises MSI-X vector {@code vector} of the function from outside the model (a spurious interrupt). */
+    public void injectInterrupt(PciAddress address, int vector) {
+        function(address).raise(vector);
+    }
+
+    @Override
+    public String name() {
+        return "mock";
+    }
+
+    @Override
+    public synchronized List<PciFunction> functions() {
+        return new ArrayList<>(functions.values());
+    }
+
+    @Override
+    public synchronized void setHotplugListener(HotplugListener listener) {
+        this.listener = listener;
+    }
+
+    /**
+     * Stops every model still present and frees its memory. Functions handed to a {@link dev.ferrum.driver.pci.PciBus}
+     * are closed by that bus first, after it has revoked the driver's views.
+     */
+    @Override
+    public void close() {
+        List<MockFunction> left;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            left = new ArrayList<>(functions.values());
+            functions.clear();
+        }
+        for (MockFunction f : left) {
+            f.close();
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.ferrum.driver.pci.spi;
+
+import dev.ferrum.driver.pci.PciAddress;
+import dev.ferrum.memory.DeviceAddressSpace;
+import dev.ferrum.memory.DmaPool;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One PCI function as a backend provides it: raw config space, BAR mapping, the DMA address space, interrupt
+ * wiring and reset. {@link dev.ferrum.driver.pci.PciDevice} wraps it with checks and life-cycle management; drivers
+ * never see this interface.
+ *
+ * <p>Contract: arguments are validated by {@code PciDevice} before the call (offsets in range and aligned, BAR
+ * index present); implementations report device-side failures (an I/O error on a config access, a failed ioctl)
+ * with exceptions naming the function.
+ */
+public interface PciFunction {
+
+    /** {@return the function's address} */
+    PciAddress address();
+
+    /** {@return the config space size: 256 (conventional) or 4096 (PCI Express extended)} */
+    int configSize();
+
+    /** {@return {@code width} bytes (1, 2 or 4) of config space at {@code offset}, zero-extended} */
+    int configRead(int offset, int width);
+
+    /** Writes {@code width} bytes (1, 2 or 4) of config space at {@code offset}. */
+    void configWrite(int offset, int width, int value);
+
+    /** {@return information about BAR {@code index}} */
+    BarInfo barInfo(int index);
+
+    /**
+     * Maps the first {@link BarInfo#mappableSize()} bytes of BAR {@code index} into memory, as a segment whose
+     * lifetime is {@code arena}: closing the arena unmaps it (the revocation of the driver's view).
+     */
+    MemorySegment mapBar(int index, Arena arena);
+
+    /** {@return the address space the function's DMA goes through} */
+    DeviceAddressSpace addressSpace();
+
+    /** {@return whether DMA memory for this function must be locked ({@code REQUIRE} for real hardware)} */
+    DmaPool.MemoryLock dmaMemoryLock();
+
+    /** {@return the number of MSI-X vectors the function supports (0 if none)} */
+    int msixVectors();
+
+    /**
+     * Routes MSI-X vector {@code i} to {@code eventfds[i]}: the backend signals the eventfd (adds 1) when the
+     * function raises the vector. Replaces any earlier routing.
+     */
+    void enableMsix(int[] eventfds);
+
+    /** Disables MSI-X; no eventfd is signalled afterwards. */
+    void disableMsix();
+
+    /** Resets the function (function-level reset, or the backend's equivalent). */
+    void reset();
+
+    /** Releases the backend's handles on the function. */
+    void close();
+}
