@@ -1,1 +1,10 @@
-module dev.ferrum.nvme {}
+/**
+ * A userspace NVMe driver on Ferrum's safe abstractions, a mock NVMe controller for tests and demos, and the
+ * {@code ferrum-nvme} tools.
+ */
+module dev.ferrum.nvme {
+    requires transitive dev.ferrum.driver;
+    requires org.slf4j;
+
+    exports dev.ferrum.nvme;
+}
