@@ -93,7 +93,7 @@ GROUP=${GROUP##*/}
 [ -c "/dev/vfio/$GROUP" ] || setup_failed "/dev/vfio/$GROUP does not exist"
 
 echo "FERRUM-VM-BEGIN $NONCE nvme=$BDF iommu_group=$GROUP"
-FERRUM_VFIO_BDF=$BDF FERRUM_VFIO_GROUP=$GROUP chroot /host /bin/bash "$COMMAND"
+FERRUM_VFIO_BDF=$BDF FERRUM_VFIO_GROUP=$GROUP chroot /host /bin/bash "$COMMAND" </dev/null
 RC=$?
 sync
 echo
