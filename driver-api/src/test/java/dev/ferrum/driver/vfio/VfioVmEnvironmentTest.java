@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -81,6 +82,25 @@ class VfioVmEnvironmentTest {
                 function + "/iommu_group does not name FERRUM_VFIO_GROUP");
         assertCharacterDevice(Path.of("/dev/vfio", group));
         assertCharacterDevice(Path.of("/dev/vfio/vfio"));
+    }
+
+    @Test
+    void theKernelLogIsReadableAndShowsTheIommuWithInterruptRemapping() throws IOException, InterruptedException {
+        // IOMMU fault tests read the guest's kernel log for "DMAR: [DMA Write" lines: it must be readable, and
+        // the IOMMU must be on with interrupt remapping (without it VFIO_SET_IOMMU fails with EPERM).
+        requiredEnv("FERRUM_VM");
+        Path log = Files.createTempFile("ferrum-dmesg", ".txt");
+        try {
+            Process dmesg = new ProcessBuilder("dmesg").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            assertTrue(dmesg.waitFor(60, TimeUnit.SECONDS), "dmesg did not finish within 60 s");
+            String text = Files.readString(log);
+            assertEquals(0, dmesg.exitValue(), "dmesg failed: " + text);
+            assertTrue(text.contains("DMAR: IOMMU enabled"), "the kernel log does not say 'DMAR: IOMMU enabled'");
+            assertTrue(text.contains("DMAR-IR: Enabled IRQ remapping"),
+                    "the kernel log does not say 'DMAR-IR: Enabled IRQ remapping'");
+        } finally {
+            Files.deleteIfExists(log);
+        }
     }
 
     @Test
