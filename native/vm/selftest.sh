@@ -4,18 +4,23 @@
 failed=0
 pass() { echo "selftest: ok   $*"; }
 fail() { echo "selftest: FAIL $*"; failed=$((failed + 1)); }
+check() { # check DESCRIPTION-IF-OK DESCRIPTION-IF-NOT TEST...
+  local ok=$1 not=$2
+  shift 2
+  if "$@"; then pass "$ok"; else fail "$not"; fi
+}
 
 echo "selftest: FERRUM_VM=${FERRUM_VM:-unset} FERRUM_VFIO_BDF=${FERRUM_VFIO_BDF:-unset}" \
   "FERRUM_VFIO_GROUP=${FERRUM_VFIO_GROUP:-unset} FERRUM_VM_OUT=${FERRUM_VM_OUT:-unset} JAVA_HOME=${JAVA_HOME:-unset}"
 dev=/sys/bus/pci/devices/${FERRUM_VFIO_BDF:-none}
 
 class=$(cat "$dev/class" 2>/dev/null)
-[ "$class" = 0x010802 ] && pass "$FERRUM_VFIO_BDF has class 0x010802 (NVMe)" \
-  || fail "$dev/class is '${class:-missing}', expected 0x010802"
+check "$FERRUM_VFIO_BDF has class 0x010802 (NVMe)" "$dev/class is '${class:-missing}', expected 0x010802" \
+  [ "$class" = 0x010802 ]
 
 driver=$(readlink "$dev/driver" 2>/dev/null)
-[ "${driver##*/}" = vfio-pci ] && pass "$FERRUM_VFIO_BDF is bound to vfio-pci" \
-  || fail "$FERRUM_VFIO_BDF is bound to '${driver##*/}', expected vfio-pci"
+check "$FERRUM_VFIO_BDF is bound to vfio-pci" "$FERRUM_VFIO_BDF is bound to '${driver##*/}', expected vfio-pci" \
+  [ "${driver##*/}" = vfio-pci ]
 
 group=$(readlink "$dev/iommu_group" 2>/dev/null)
 group=${group##*/}
@@ -25,7 +30,7 @@ else
   fail "iommu_group link names group '${group}', FERRUM_VFIO_GROUP is '${FERRUM_VFIO_GROUP:-unset}'"
 fi
 for node in "/dev/vfio/${FERRUM_VFIO_GROUP:-none}" /dev/vfio/vfio; do
-  [ -c "$node" ] && pass "$node is a character device" || fail "$node is missing or not a character device"
+  check "$node is a character device" "$node is missing or not a character device" [ -c "$node" ]
 done
 
 if [ -n "${FERRUM_VM_OUT:-}" ] && echo probe > "$FERRUM_VM_OUT/selftest.probe" 2>/dev/null; then
