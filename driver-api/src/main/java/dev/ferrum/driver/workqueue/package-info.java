@@ -1,0 +1,10 @@
+/**
+ * Deferred work mirroring the kernel's {@code workqueue.rs}: {@link dev.ferrum.driver.workqueue.Workqueue} (system
+ * queues, named, ordered and max-active-limited queues), {@link dev.ferrum.driver.workqueue.Work} items embedded in
+ * their owners, {@link dev.ferrum.driver.workqueue.DelayedWork}, flush, cancel and destroy.
+ *
+ * <p>The contract every item follows (pending semantics, non-reentrancy, memory ordering) is on
+ * {@link dev.ferrum.driver.workqueue.WorkItem}; the thread model of each queue kind is on
+ * {@link dev.ferrum.driver.workqueue.Workqueue}.
+ */
+package dev.ferrum.driver.workqueue;

@@ -1,0 +1,119 @@
+package dev.ferrum.driver.workqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ferrum.driver.testing.Await;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class DelayedWorkTest {
+
+    private static final Duration LONG = Duration.ofHours(1);
+
+    private Workqueue q;
+    private final AtomicInteger runs = new AtomicInteger();
+    private final CountDownLatch ran = new CountDownLatch(1);
+    private final DelayedWork dw = new DelayedWork("delayed-probe", () -> {
+        runs.incrementAndGet();
+        ran.countDown();
+    });
+
+    @BeforeEach
+    void createQueue() {
+        q = Workqueue.builder("test-delayed").ordered().build();
+    }
+
+    @AfterEach
+    void destroyQueue() {
+        if (!q.isDestroyed()) {
+            q.destroy();
+        }
+    }
+
+    @Test
+    void itRunsAfterTheDelay() throws InterruptedException {
+        assertTrue(q.enqueue(dw, Duration.ofMillis(20)));
+        assertTrue(ran.await(Await.TIMEOUT_MILLIS, TimeUnit.MILLISECONDS));
+        dw.flush();
+        assertEquals(1, runs.get());
+        assertFalse(dw.isPending());
+    }
+
+    @Test
+    void itIsPendingWhileTheTimerIsArmed() {
+        assertTrue(q.enqueue(dw, LONG));
+        assertTrue(dw.isPending());
+        assertTrue(dw.isTimerArmed());
+        assertFalse(q.enqueue(dw, Duration.ofMillis(1)), "a pending delayed item is not re-armed");
+        assertFalse(Workqueue.system().enqueue(dw, Duration.ZERO));
+        assertTrue(dw.cancel());
+        assertFalse(dw.isPending());
+        assertFalse(dw.isTimerArmed());
+        assertFalse(dw.cancel());
+        q.flush();
+        assertEquals(0, runs.get());
+    }
+
+    @Test
+    void cancelWorksAfterTheTimerMovedItToTheQueue() throws InterruptedException {
+        Gate gate = new Gate();
+        q.enqueue(new Work(gate));
+        gate.awaitStarted(); // the ordered queue's worker is busy
+        try {
+            assertTrue(q.enqueue(dw, Duration.ofMillis(1)));
+            Await.until("the timer to expire", () -> !dw.isTimerArmed());
+            assertTrue(dw.isPending(), "queued behind the gate");
+            assertTrue(dw.cancel());
+        } finally {
+            gate.open();
+        }
+        q.flush();
+        assertEquals(0, runs.get());
+    }
+
+    @Test
+    void flushRunsAnArmedItemNow() {
+        assertTrue(q.enqueue(dw, LONG));
+        assertTrue(dw.flush());
+        assertEquals(1, runs.get());
+        assertFalse(dw.isPending());
+        assertFalse(dw.flush());
+    }
+
+    @Test
+    void cancelSyncDisarmsTheTimer() {
+        assertTrue(q.enqueue(dw, LONG));
+        assertTrue(dw.cancelSync());
+        assertFalse(dw.isPending());
+        assertTrue(q.enqueue(dw, Duration.ZERO), "zero delay queues at once");
+        dw.flush();
+        assertEquals(1, runs.get());
+    }
+
+    @Test
+    void destroyRunsArmedItemsInsteadOfDroppingThem() {
+        assertTrue(q.enqueue(dw, LONG));
+        q.destroy();
+        assertEquals(1, runs.get());
+        assertFalse(dw.isPending());
+        assertThrows(IllegalStateException.class, () -> q.enqueue(dw, LONG));
+        assertFalse(dw.isPending(), "a refused enqueue leaves the item idle");
+    }
+
+    @Test
+    void aNegativeDelayIsRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> q.enqueue(dw, Duration.ofMillis(-1)));
+        assertTrue(e.getMessage().contains("negative"), e.getMessage());
+        assertThrows(NullPointerException.class, () -> q.enqueue(dw, null));
+        assertFalse(dw.isPending());
+    }
+}
