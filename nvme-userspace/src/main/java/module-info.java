@@ -5,6 +5,7 @@
 module dev.ferrum.nvme {
     requires transitive dev.ferrum.driver;
     requires org.slf4j;
+    requires jdk.jfr;
 
     exports dev.ferrum.nvme;
 }

@@ -1,0 +1,228 @@
+package dev.ferrum.nvme;
+
+import dev.ferrum.driver.pci.InterruptVector;
+import dev.ferrum.driver.sync.Guard;
+import dev.ferrum.driver.sync.LockClass;
+import dev.ferrum.driver.sync.Mutex;
+import dev.ferrum.memory.DmaBuffer;
+import dev.ferrum.memory.DmaPool;
+import dev.ferrum.memory.Mmio;
+import dev.ferrum.nvme.internal.Queue;
+import dev.ferrum.nvme.internal.Request;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * The admin queue pair: thread-safe (a {@link Mutex} around the queue), with one 4 KiB data page per command slot
+ * owned by the queue, so that a command abandoned after a timeout can never DMA into memory the caller has reused.
+ * Completions are reaped by whichever thread holds the lock: synchronous callers poll while they wait, the admin
+ * interrupt's bottom half and the controller's watchdog reap the rest (asynchronous events).
+ *
+ * <p>Invariants: data pages are copied out (or the command failed) before a slot is freed; each command's future
+ * completes exactly once.
+ */
+final class AdminQueue implements Queue.Sink {
+    static final long PAGE = 4096;
+
+    /** What a command's completion must do: copy data out, complete the future. */
+    private record Pending(String what, MemorySegment dataOut, CompletableFuture<Integer> future) {}
+
+    private final Mutex<Queue> lock;
+    /** The queue the lock protects, for {@link #completed}, which runs inside {@link #poll} with the lock held. */
+    private final Queue queue;
+    /** Completions reaped under the lock, delivered after it is released (futures run callers' code). */
+    private final List<Runnable> deliveries = new ArrayList<>();
+    private final DmaBuffer dataPages;
+    private final Consumer<String> deviceFault;
+    private volatile InterruptVector vector;
+
+    AdminQueue(int entries, DmaPool pool, Mmio regs, int dstrd, Consumer<String> deviceFault) {
+        Queue q = new Queue(0, entries, pool, regs, dstrd);
+        try {
+            this.dataPages = pool.allocate(PAGE * q.capacity());
+        } catch (RuntimeException e) {
+            q.release();
+            throw e;
+        }
+        this.queue = q;
+        this.lock = new Mutex<>(q, LockClass.named("nvme.admin"));
+        this.deviceFault = deviceFault;
+    }
+
+    long sqAddress() {
+        return lock.with(Queue::sqAddress);
+    }
+
+    long cqAddress() {
+        return lock.with(Queue::cqAddress);
+    }
+
+    int entries() {
+        return lock.with(q -> q.entries);
+    }
+
+    /** Sleeps on this vector while waiting, instead of spinning (null: poll). */
+    void useInterrupts(InterruptVector v) {
+        this.vector = v;
+    }
+
+    /**
+     * Submits an admin command.
+     *
+     * @param prp1    a device address for PRP1 (queue memory for Create I/O Queue), or 0 to use the data page
+     * @param dataIn  bytes to place in the command's data page (PRP1), or null
+     * @param dataOut where to copy the data page on success, or null for a command without data
+     * @return the future of the completion's DW0; it fails with {@link NvmeCommandException} on an error status
+     */
+    CompletableFuture<Integer> submit(String what, int opcode, int nsid, long prp1, MemorySegment dataIn,
+                                      MemorySegment dataOut, int cdw10, int cdw11, int cdw12, int cdw13, int cdw14,
+                                      int cdw15) {
+        CompletableFuture<Integer> future = new CompletableFuture<>();
+        try (Guard<Queue> g = lock.lock()) {
+            Queue q = g.get();
+            Request r = q.allocate();
+            if (r == null) {
+                throw new QueueFullException("admin queue full (" + q.capacity() + " commands outstanding)");
+            }
+            boolean data = dataIn != null || dataOut != null;
+            MemorySegment page = dataPages.segment().asSlice(r.cid * PAGE, PAGE);
+            if (dataIn != null) {
+                page.fill((byte) 0);
+                MemorySegment.copy(dataIn, 0, page, 0, Math.min(PAGE, dataIn.byteSize()));
+            }
+            long p1 = prp1 != 0 ? prp1 : data ? dataPages.deviceAddress(r.cid * PAGE) : 0;
+            r.command(opcode, nsid, p1, 0, cdw10, cdw11, cdw12, cdw13, cdw14, cdw15);
+            r.context = new Pending(what, dataOut, future);
+            q.submit(r);
+            q.ringDoorbell();
+        }
+        return future;
+    }
+
+    /** Submits and waits. {@return DW0} */
+    int execute(String what, Duration timeout, int opcode, int nsid, long prp1, MemorySegment dataOut, int cdw10,
+                int cdw11, int cdw12) {
+        CompletableFuture<Integer> f = submit(what, opcode, nsid, prp1, null, dataOut, cdw10, cdw11, cdw12, 0, 0, 0);
+        return await(f, what, timeout);
+    }
+
+    /** Waits for {@code f}, reaping completions meanwhile. */
+    int await(CompletableFuture<Integer> f, String what, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int spins = 0;
+        while (!f.isDone()) {
+            poll();
+            if (f.isDone()) {
+                break;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new NvmeTimeoutException(what + " timed out after " + timeout.toMillis() + " ms");
+            }
+            InterruptVector v = vector;
+            if (v != null && spins > 100) {
+                try {
+                    v.await(Duration.ofNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1))));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new NvmeException(what + " interrupted while waiting", e);
+                }
+            } else if (++spins > 1000) {
+                LockSupport.parkNanos(Math.min(left, 20_000));
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw e;
+        }
+    }
+
+    /** Reaps whatever completed. {@return the number of completions} */
+    int poll() {
+        List<Runnable> ready;
+        int n;
+        try (Guard<Queue> g = lock.lock()) {
+            n = g.get().reap(this, Integer.MAX_VALUE);
+            if (deliveries.isEmpty()) {
+                return n;
+            }
+            ready = List.copyOf(deliveries);
+            deliveries.clear();
+        }
+        // Outside the lock: a future's dependants may submit admin commands.
+        ready.forEach(Runnable::run);
+        return n;
+    }
+
+    /** Runs inside {@link #poll} with the lock held. */
+    @Override
+    public void completed(Request r, int dw0, int status) {
+        Pending p = (Pending) r.context;
+        int s = IoStatus.fromCompletion(status);
+        if (s == IoStatus.SUCCESS && p.dataOut() != null) {
+            MemorySegment page = dataPages.segment().asSlice(r.cid * PAGE, PAGE);
+            MemorySegment.copy(page, 0, p.dataOut(), 0, Math.min(PAGE, p.dataOut().byteSize()));
+        }
+        queue.free(r);
+        if (s == IoStatus.SUCCESS) {
+            deliveries.add(() -> p.future().complete(dw0));
+        } else {
+            deliveries.add(() -> p.future().completeExceptionally(IoStatus.toException(s, p.what())));
+        }
+    }
+
+    @Override
+    public void deviceFault(String what) {
+        deviceFault.accept("admin queue: " + what);
+    }
+
+    /**
+     * After the controller was disabled: fails every outstanding command with {@code cause} (the device can no longer
+     * complete them) and rewinds the rings for a fresh start.
+     */
+    void abortAllAndReset(RuntimeException cause) {
+        List<CompletableFuture<Integer>> failed = new ArrayList<>();
+        try (Guard<Queue> g = lock.lock()) {
+            Queue q = g.get();
+            for (int cid = 0; cid < q.capacity(); cid++) {
+                Request r = q.slot(cid);
+                if (r.state != Request.FREE) {
+                    failed.add(((Pending) r.context).future());
+                    q.free(r);
+                }
+            }
+            q.resetRings();
+        }
+        for (CompletableFuture<Integer> f : failed) {
+            f.completeExceptionally(cause);
+        }
+    }
+
+    /** The controller is about to be enabled: it will own the rings until it is disabled again. */
+    void deviceOwnsRings(boolean owns) {
+        try (Guard<Queue> g = lock.lock()) {
+            g.get().deviceOwnsRings(owns);
+        }
+    }
+
+    /** Frees the rings and data pages; the controller must be disabled. */
+    void release() {
+        try (Guard<Queue> g = lock.lock()) {
+            g.get().release();
+        }
+        dataPages.close();
+    }
+}

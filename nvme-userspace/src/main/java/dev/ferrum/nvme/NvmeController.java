@@ -1,0 +1,921 @@
+package dev.ferrum.nvme;
+
+import dev.ferrum.driver.pci.InterruptVector;
+import dev.ferrum.driver.pci.PciAddress;
+import dev.ferrum.driver.pci.PciBus;
+import dev.ferrum.driver.pci.PciDevice;
+import dev.ferrum.driver.workqueue.DelayedWork;
+import dev.ferrum.driver.workqueue.Work;
+import dev.ferrum.driver.workqueue.Workqueue;
+import dev.ferrum.memory.DeviceAddressSpace;
+import dev.ferrum.memory.DmaPool;
+import dev.ferrum.memory.Mmio;
+import dev.ferrum.memory.RevokedException;
+import dev.ferrum.nvme.internal.NvmeRegs;
+import dev.ferrum.sys.nvme.Nvme;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * One NVMe controller driven from user space: bring-up from the spec, identify, namespaces, admin commands, I/O
+ * queue pairs, timeouts, reset and recovery, and clean shutdown. Created by {@link NvmeDriver} when it probes a
+ * PCI function, or directly with {@link #attach(PciBus, PciAddress, NvmeOptions)}.
+ *
+ * {@snippet :
+ * try (PciBus bus = PciBus.open(backend);
+ *      NvmeController ctrl = NvmeController.attach(bus, PciAddress.parse("0000:01:00.0"), NvmeOptions.defaults());
+ *      IoQueuePair qp = ctrl.createQueuePair()) {
+ *     Namespace ns = ctrl.namespace(1);
+ *     try (DmaBuffer buf = ctrl.dmaPool().allocate(4096)) {
+ *         qp.read(ns, 0, 4096 / ns.blockSize(), buf);
+ *     }
+ * }
+ * }
+ *
+ * <p>Bring-up (NVMe 1.4, section 7.6.1): read {@code CAP}; disable ({@code CC.EN = 0}, wait {@code CSTS.RDY = 0}
+ * within {@code CAP.TO}); program {@code AQA}/{@code ASQ}/{@code ACQ}; enable with 64/16-byte entries and 4 KiB pages;
+ * wait {@code CSTS.RDY = 1}; Identify Controller; Set Features Number of Queues (the controller may grant fewer);
+ * Identify the active namespaces; arm Asynchronous Event Requests. {@code CSTS.CFS} at any point fails bring-up.
+ *
+ * <p>Recovery: a fatal status ({@code CSTS.CFS}), an invalid completion entry, or a command that stays stuck
+ * after an Abort resets the controller on its own ordered workqueue; see {@link IoQueuePair} for what happens to
+ * outstanding commands. A reset that fails leaves the controller {@link State#FAILED}.
+ *
+ * <p>Invariants: at most one reset runs at a time; a queue pair's device-side queues belong to one controller
+ * generation; DMA memory a command used is released only after the command completed or the controller was
+ * disabled; {@link #close()} shuts the controller down ({@code CC.SHN}) before its memory is freed.
+ */
+public final class NvmeController implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NvmeController.class);
+
+    /** Life cycle of a controller. */
+    public enum State { LIVE, RESETTING, FAILED, CLOSED }
+
+    /**
+     * {@code CAP}, decoded.
+     *
+     * @param maxQueueEntries MQES + 1
+     * @param doorbellStride  DSTRD
+     * @param timeoutMillis   CAP.TO in milliseconds (at least 500)
+     * @param minPageSize     2^(12 + MPSMIN)
+     * @param maxPageSize     2^(12 + MPSMAX)
+     * @param contiguousQueuesRequired CQR
+     * @param raw             the register value
+     */
+    public record Capabilities(int maxQueueEntries, int doorbellStride, long timeoutMillis, long minPageSize,
+                               long maxPageSize, boolean contiguousQueuesRequired, long raw) {}
+
+    private final PciDevice device;
+    private final PciAddress address;
+    private final NvmeOptions options;
+    private final Mmio regs;
+    private final Capabilities cap;
+    private final DmaPool pool;
+    private final Workqueue workqueue;
+    private final List<InterruptVector> vectors;
+    private final AdminQueue admin;
+    private final Map<Integer, IoQueuePair> queuePairs = new LinkedHashMap<>();
+    private final BitSet qidsInUse = new BitSet();
+    private final Map<Integer, Namespace> namespaces = new LinkedHashMap<>();
+    private final List<Consumer<AsyncEvent>> eventListeners = new CopyOnWriteArrayList<>();
+    private final Work adminBottomHalf;
+    private final DelayedWork watchdog;
+    private final Object stateLock = new Object();
+    private volatile State state = State.LIVE;
+    private volatile long generation = 1;
+    private volatile boolean dmaStopped;
+    private volatile String failure;
+    private volatile long resets;
+    private volatile String pendingResetReason;
+    private final Work resetWork;
+    private ControllerInfo info;
+    private int grantedQueues;
+    private IoQueuePair defaultQueuePair;
+    /** For {@link #attach}: closing the controller also unbinds the driver, releasing BARs and DMA memory. */
+    private volatile Runnable unbindOnClose;
+
+    /**
+     * Attaches the NVMe driver to the function at {@code address} on {@code bus} and returns its controller.
+     *
+     * @throws IllegalArgumentException if there is no such function, or it is not an NVMe controller
+     * @throws dev.ferrum.driver.pci.PciProbeException if bring-up failed (the cause says why)
+     */
+    public static NvmeController attach(PciBus bus, PciAddress address, NvmeOptions options) {
+        PciDevice device = bus.device(address).orElseThrow(() -> new IllegalArgumentException("no PCI function "
+                + address + " on the " + bus.backendName() + " bus (present: "
+                + bus.devices().stream().map(d -> d.address().toString()).toList() + ")"));
+        NvmeDriver driver = new NvmeDriver(options);
+        bus.bind(driver, device);
+        NvmeController ctrl = driver.controller(address).orElseThrow();
+        ctrl.unbindOnClose = () -> bus.unbind(device);
+        return ctrl;
+    }
+
+    /** Brings the controller up; called by {@link NvmeDriver#probe}. */
+    NvmeController(PciDevice device, NvmeOptions options) {
+        this.device = device;
+        this.address = device.address();
+        this.options = Objects.requireNonNull(options, "options");
+        device.enableMemory();
+        device.setBusMaster(true);
+        this.regs = device.bar(0).get().mmio();
+        long capValue = NvmeRegs.CAP.read(regs);
+        this.cap = decodeCap(capValue);
+        LOG.info("{}: CAP 0x{} (MQES {}, DSTRD {}, TO {} ms, MPS {}..{}), VS {}", address, Long.toHexString(capValue),
+                cap.maxQueueEntries(), cap.doorbellStride(), cap.timeoutMillis(), cap.minPageSize(), cap.maxPageSize(),
+                versionString(NvmeRegs.VS.read(regs)));
+        this.pool = device.dmaPool();
+        this.workqueue = Workqueue.builder("nvme-" + address).ordered().build();
+        this.resetWork = new Work("nvme reset " + address, this::resetNow);
+        this.adminBottomHalf = new Work("nvme admin completions " + address, this::pollAdmin);
+        this.watchdog = new DelayedWork("nvme watchdog " + address, this::watchdogTick);
+        try {
+            disable();
+            int adminEntries = Math.min(options.adminQueueDepth(), Math.min(cap.maxQueueEntries(), 4096));
+            this.admin = new AdminQueue(adminEntries, pool, regs, cap.doorbellStride(), this::deviceFault);
+            this.vectors = enableInterrupts();
+            enable();
+            this.info = identifyController();
+            LOG.info("{}: {} (serial {}, firmware {}), NVMe {}, MDTS {}, {} namespace(s)", address, info.modelNumber(),
+                    info.serialNumber(), info.firmwareRevision(), info.versionString(),
+                    info.mdts() == 0 ? "unlimited" : (cap.minPageSize() << info.mdts()) + " bytes",
+                    info.namespaceCount());
+            this.grantedQueues = setNumberOfQueues(options.ioQueues());
+            for (int nsid : activeNamespaces()) {
+                try {
+                    namespaces.put(nsid, new Namespace(this, identifyNamespace(nsid)));
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("{}: namespace {} skipped: {}", address, nsid, e.getMessage());
+                }
+            }
+            armAsyncEvents();
+            workqueue.enqueue(watchdog, options.watchdogPeriod());
+        } catch (RuntimeException e) {
+            abandon("bring-up failed: " + e.getMessage());
+            throw e;
+        }
+    }
+
+    private static Capabilities decodeCap(long v) {
+        long to = NvmeRegs.CAP_TO.get(v) * 500;
+        return new Capabilities((int) NvmeRegs.CAP_MQES.get(v) + 1, (int) NvmeRegs.CAP_DSTRD.get(v),
+                Math.max(500, to), 4096L << NvmeRegs.CAP_MPSMIN.get(v), 4096L << NvmeRegs.CAP_MPSMAX.get(v),
+                NvmeRegs.CAP_CQR.get(v) != 0, v);
+    }
+
+    private static String versionString(int vs) {
+        return (vs >>> 16) + "." + ((vs >>> 8) & 0xff) + "." + (vs & 0xff);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Register-level bring-up
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** {@code CC.EN = 0}, then wait for {@code CSTS.RDY = 0}: afterwards the controller does no more DMA. */
+    private void disable() {
+        int cc = NvmeRegs.CC.read(regs);
+        if (NvmeRegs.CC_EN.isSet(cc)) {
+            NvmeRegs.CC.write(regs, NvmeRegs.CC_EN.with(cc, 0));
+        }
+        waitReady(false);
+        dmaStopped = true;
+        if (admin != null) {
+            admin.deviceOwnsRings(false);
+        }
+    }
+
+    private void enable() {
+        if (cap.minPageSize() > 4096) {
+            throw new ControllerFailedException(address + ": the controller's minimum memory page size is "
+                    + cap.minPageSize() + " bytes; this driver uses 4096");
+        }
+        if ((NvmeRegs.CAP_CSS.get(cap.raw()) & 1) == 0) {
+            throw new ControllerFailedException(address + ": the controller does not support the NVM command set");
+        }
+        int entries = admin.entries();
+        NvmeRegs.AQA.write(regs, NvmeRegs.AQA_ACQS.with(NvmeRegs.AQA_ASQS.with(0, entries - 1), entries - 1));
+        NvmeRegs.ASQ.write(regs, admin.sqAddress());
+        NvmeRegs.ACQ.write(regs, admin.cqAddress());
+        int cc = 0;
+        cc = NvmeRegs.CC_CSS.with(cc, 0);
+        cc = NvmeRegs.CC_MPS.with(cc, 0);
+        cc = NvmeRegs.CC_AMS.with(cc, 0);
+        cc = NvmeRegs.CC_IOSQES.with(cc, 6);
+        cc = NvmeRegs.CC_IOCQES.with(cc, 4);
+        NvmeRegs.CC.write(regs, cc);
+        admin.deviceOwnsRings(true);
+        dmaStopped = false;
+        NvmeRegs.CC.write(regs, NvmeRegs.CC_EN.with(cc, 1));
+        waitReady(true);
+    }
+
+    /** Waits for {@code CSTS.RDY} to become {@code ready} within {@code CAP.TO}. */
+    private void waitReady(boolean ready) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(cap.timeoutMillis());
+        int spins = 0;
+        while (true) {
+            int csts = NvmeRegs.CSTS.read(regs);
+            if (csts == -1) {
+                throw new ControllerFailedException(address + ": CSTS reads 0xffffffff: the device is not responding"
+                        + " (removed, or its PCI link is down)");
+            }
+            if (ready && NvmeRegs.CSTS_CFS.isSet(csts)) {
+                throw new ControllerFailedException(address + ": controller fatal status (CSTS.CFS) while enabling");
+            }
+            if (NvmeRegs.CSTS_RDY.isSet(csts) == ready) {
+                return;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new ControllerFailedException(address + ": CSTS.RDY did not become " + (ready ? 1 : 0)
+                        + " within CAP.TO = " + cap.timeoutMillis() + " ms (CSTS 0x" + Integer.toHexString(csts) + ")");
+            }
+            if (++spins < 100) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+    }
+
+    private List<InterruptVector> enableInterrupts() {
+        int available = device.msixVectorCount();
+        if (!options.interrupts() || available == 0) {
+            return List.of();
+        }
+        int count = Math.min(available, 1 + options.ioQueues());
+        List<InterruptVector> v = device.enableMsix(count);
+        v.getFirst().setHandler(() -> workqueue.enqueue(adminBottomHalf));
+        admin.useInterrupts(v.getFirst());
+        LOG.debug("{}: {} MSI-X vector(s) enabled", address, count);
+        return v;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Admin commands
+    // ---------------------------------------------------------------------------------------------------------
+
+    private int adminCommand(String what, int opcode, int nsid, MemorySegment out, int cdw10, int cdw11, int cdw12) {
+        return admin.execute(what, options.adminTimeout(), opcode, nsid, 0, out, cdw10, cdw11, cdw12);
+    }
+
+    private ControllerInfo identifyController() {
+        MemorySegment data = MemorySegment.ofArray(new byte[4096]);
+        adminCommand("Identify Controller", Nvme.NVME_ADMIN_IDENTIFY(), 0, data, Nvme.NVME_ID_CNS_CTRL(), 0, 0);
+        return ControllerInfo.parse(data);
+    }
+
+    private NamespaceInfo identifyNamespace(int nsid) {
+        MemorySegment data = MemorySegment.ofArray(new byte[4096]);
+        adminCommand("Identify Namespace " + nsid, Nvme.NVME_ADMIN_IDENTIFY(), nsid, data, Nvme.NVME_ID_CNS_NS(), 0, 0);
+        return NamespaceInfo.parse(nsid, data);
+    }
+
+    /** Active namespace IDs (CNS 02h), validated: increasing, within NN, at most 1024. */
+    private List<Integer> activeNamespaces() {
+        MemorySegment data = MemorySegment.ofArray(new byte[4096]);
+        adminCommand("Identify Active Namespace List", Nvme.NVME_ADMIN_IDENTIFY(), 0, data,
+                Nvme.NVME_ID_CNS_NS_ACTIVE(), 0, 0);
+        List<Integer> ids = new ArrayList<>();
+        long last = 0;
+        for (int i = 0; i < 1024; i++) {
+            long nsid = Integer.toUnsignedLong(data.get(ValueLayout.JAVA_INT_UNALIGNED, i * 4L));
+            if (nsid == 0) {
+                break;
+            }
+            if (nsid <= last || nsid > info.namespaceCount() || nsid >= 0xffffffffL) {
+                LOG.warn("{}: active namespace list entry {} ({}) is out of order or beyond NN {}; list truncated",
+                        address, i, nsid, info.namespaceCount());
+                break;
+            }
+            ids.add((int) nsid);
+            last = nsid;
+        }
+        return ids;
+    }
+
+    /** Set Features, Number of Queues; {@return I/O queue pairs granted (min of SQs and CQs)} */
+    private int setNumberOfQueues(int wanted) {
+        int n = Math.min(wanted, 65535) - 1;
+        int dw0 = adminCommand("Set Features (Number of Queues)", Nvme.NVME_ADMIN_SET_FEATURES(), 0, null,
+                Nvme.NVME_FEAT_NUM_QUEUES(), n << 16 | n, 0);
+        int sq = (dw0 & 0xffff) + 1;
+        int cq = (dw0 >>> 16) + 1;
+        int granted = Math.min(Math.min(sq, cq), wanted);
+        if (granted < wanted) {
+            LOG.info("{}: asked for {} I/O queue pairs, the controller granted {}", address, wanted, granted);
+        }
+        return granted;
+    }
+
+    private void armAsyncEvents() {
+        int count = Math.min(options.asyncEventRequests(), info.asyncEventLimit());
+        for (int i = 0; i < count; i++) {
+            submitAsyncEventRequest();
+        }
+    }
+
+    private void submitAsyncEventRequest() {
+        long g = generation;
+        admin.submit("Asynchronous Event Request", Nvme.NVME_ADMIN_ASYNC_EVENT(), 0, 0, null, null, 0, 0, 0, 0, 0, 0)
+                .whenComplete((dw0, error) -> {
+                    if (error != null) {
+                        return; // aborted by a reset (re-armed by it) or the controller closed
+                    }
+                    AsyncEvent event = AsyncEvent.fromDw0(dw0);
+                    LOG.info("{}: asynchronous event {}", address, event);
+                    for (Consumer<AsyncEvent> l : eventListeners) {
+                        try {
+                            l.accept(event);
+                        } catch (RuntimeException e) {
+                            LOG.error("asynchronous event listener threw", e);
+                        }
+                    }
+                    if (state == State.LIVE && generation == g) {
+                        submitAsyncEventRequest();
+                    }
+                });
+    }
+
+    /** Registers a listener for asynchronous events (runs on the thread that reaped the admin completion). */
+    public void onAsyncEvent(Consumer<AsyncEvent> listener) {
+        eventListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** {@return the SMART / health information log} */
+    public SmartLog smartLog() {
+        requireLive();
+        MemorySegment data = MemorySegment.ofArray(new byte[512]);
+        int dwords = 512 / 4;
+        adminCommand("Get Log Page (SMART / Health)", Nvme.NVME_ADMIN_GET_LOG_PAGE(), 0xffffffff, data,
+                (dwords - 1) << 16 | Nvme.NVME_LOG_SMART(), 0, 0);
+        return SmartLog.parse(data);
+    }
+
+    /** {@return the error information log entries (up to 64, non-empty ones only)} */
+    public List<ErrorLogEntry> errorLog() {
+        requireLive();
+        int entries = Math.min(info.errorLogEntries(), 64);
+        MemorySegment data = MemorySegment.ofArray(new byte[entries * 64]);
+        int dwords = entries * 64 / 4;
+        adminCommand("Get Log Page (Error Information)", Nvme.NVME_ADMIN_GET_LOG_PAGE(), 0, data,
+                (dwords - 1) << 16 | Nvme.NVME_LOG_ERROR(), 0, 0);
+        return ErrorLogEntry.parse(data);
+    }
+
+    /** {@return DW0 of Get Features for feature {@code fid} (current value)} */
+    public int getFeature(int fid) {
+        requireLive();
+        return adminCommand("Get Features (FID 0x" + Integer.toHexString(fid) + ")", Nvme.NVME_ADMIN_GET_FEATURES(),
+                0, null, fid & 0xff, 0, 0);
+    }
+
+    /** Set Features for {@code fid} with CDW11 {@code value}; {@return DW0 of the completion} */
+    public int setFeature(int fid, int value) {
+        requireLive();
+        return adminCommand("Set Features (FID 0x" + Integer.toHexString(fid) + ")", Nvme.NVME_ADMIN_SET_FEATURES(),
+                0, null, fid & 0xff, value, 0);
+    }
+
+    /** Sends Abort for command {@code cid} of queue {@code sqid}, without waiting (timeouts use it). */
+    void abortCommand(int sqid, int cid) {
+        try {
+            admin.submit("Abort (SQ " + sqid + ", CID " + cid + ")", Nvme.NVME_ADMIN_ABORT(), 0, 0, null, null,
+                    cid << 16 | sqid, 0, 0, 0, 0, 0).whenComplete((dw0, error) -> {
+                        if (error == null && (dw0 & 1) != 0) {
+                            LOG.warn("{}: Abort of CID {} on queue {}: the controller did not abort it", address, cid,
+                                    sqid);
+                        }
+                    });
+            workqueue.enqueue(adminBottomHalf);
+        } catch (QueueFullException e) {
+            requestReset("cannot send Abort for CID " + cid + " on queue " + sqid + ": " + e.getMessage());
+        }
+    }
+
+    private void pollAdmin() {
+        if (state != State.CLOSED && state != State.FAILED) {
+            try {
+                admin.poll();
+            } catch (RevokedException e) {
+                deviceGone(e);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Queue pairs
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** {@return a new queue pair with the default options (owner thread, polling)} */
+    public IoQueuePair createQueuePair() {
+        return createQueuePair(QueuePairOptions.defaults());
+    }
+
+    /**
+     * Creates an I/O queue pair (Create I/O Completion Queue, then Create I/O Submission Queue).
+     *
+     * @throws IllegalStateException if every queue pair the controller granted is in use, or the controller is
+     *                               not live
+     */
+    public IoQueuePair createQueuePair(QueuePairOptions qpOptions) {
+        IoQueuePair qp;
+        synchronized (stateLock) {
+            requireLive();
+            int qid = qidsInUse.nextClearBit(1);
+            if (qid > grantedQueues) {
+                throw new IllegalStateException("all " + grantedQueues + " I/O queue pairs granted by controller "
+                        + address + " are in use");
+            }
+            int entries = Math.min(qpOptions.depth() == 0 ? options.ioQueueDepth() : qpOptions.depth(),
+                    cap.maxQueueEntries());
+            InterruptVector vector = null;
+            int vectorIndex = 0;
+            if (qpOptions.completion() == QueuePairOptions.Completion.INTERRUPT) {
+                if (vectors.isEmpty()) {
+                    throw new IllegalStateException("interrupt completion requested, but MSI-X is "
+                            + (options.interrupts() ? "not available on " + address : "disabled in NvmeOptions"));
+                }
+                vectorIndex = vectors.size() == 1 ? 0 : 1 + (qid - 1) % (vectors.size() - 1);
+                vector = vectors.get(vectorIndex);
+            }
+            qp = new IoQueuePair(this, qid, entries, qpOptions, pool, vector, vectorIndex, Workqueue.systemHighPri());
+            try {
+                createQueuesOnDevice(qp);
+            } catch (RuntimeException e) {
+                qp.releaseAfterDelete(true, IoStatus.QUEUE_CLOSED);
+                throw e;
+            }
+            qidsInUse.set(qid);
+            queuePairs.put(qid, qp);
+            qp.activated(generation);
+        }
+        LOG.debug("{}: created {}", address, qp);
+        return qp;
+    }
+
+    /** Creates the pair's CQ and SQ on the device (also after a reset). */
+    void createQueuesOnDevice(IoQueuePair qp) {
+        var q = qp.queue();
+        int sizeQid = (q.entries - 1) << 16 | q.qid;
+        int ien = qp.interruptDriven() ? 1 << 1 : 0;
+        q.deviceOwnsRings(true);
+        // CDW11: interrupt vector [31:16], interrupts enabled [1], physically contiguous [0].
+        admin.execute("Create I/O Completion Queue " + q.qid, options.adminTimeout(), Nvme.NVME_ADMIN_CREATE_CQ(), 0,
+                q.cqAddress(), null, sizeQid, qp.vectorIndex() << 16 | ien | 1, 0);
+        // CDW11: completion queue ID [31:16], priority [2:1] (ignored with round robin), physically contiguous [0].
+        admin.execute("Create I/O Submission Queue " + q.qid, options.adminTimeout(), Nvme.NVME_ADMIN_CREATE_SQ(), 0,
+                q.sqAddress(), null, sizeQid, q.qid << 16 | 1, 0);
+    }
+
+    /** Deletes the pair's queues on the device and releases it; called by {@link IoQueuePair#close()}. */
+    void deleteQueuePair(IoQueuePair qp) {
+        boolean deleted = false;
+        if (state == State.LIVE && qp.isOpen()) {
+            try {
+                adminCommand("Delete I/O Submission Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_SQ(), 0, null,
+                        qp.id(), 0, 0);
+                qp.drainForDelete(); // commands the deletion aborted completed into the CQ
+                adminCommand("Delete I/O Completion Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_CQ(), 0, null,
+                        qp.id(), 0, 0);
+                deleted = true;
+            } catch (NvmeException | RevokedException e) {
+                LOG.warn("{}: deleting queue pair {} failed: {}", address, qp.id(), e.getMessage());
+            }
+        }
+        qp.releaseAfterDelete(deleted || dmaStopped, IoStatus.QUEUE_CLOSED);
+        synchronized (stateLock) {
+            queuePairs.remove(qp.id());
+            qidsInUse.clear(qp.id());
+            if (qp == defaultQueuePair) {
+                defaultQueuePair = null;
+            }
+        }
+    }
+
+    /** The shared queue pair behind {@link Namespace}'s own I/O methods, created on first use. */
+    IoQueuePair defaultQueuePair() {
+        synchronized (stateLock) {
+            if (defaultQueuePair == null || !defaultQueuePair.isOpen()) {
+                defaultQueuePair = createQueuePair(QueuePairOptions.builder()
+                        .threading(QueuePairOptions.Threading.SHARED)
+                        .completion(vectors.isEmpty() ? QueuePairOptions.Completion.POLLING
+                                : QueuePairOptions.Completion.INTERRUPT)
+                        .build());
+            }
+            return defaultQueuePair;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Reset and recovery
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** Schedules a controller reset (at most one runs; requests while one is pending merge). */
+    void requestReset(String reason) {
+        if (state == State.CLOSED || state == State.FAILED) {
+            return;
+        }
+        pendingResetReason = reason;
+        LOG.warn("{}: reset requested: {}", address, reason);
+        workqueue.enqueue(resetWork);
+    }
+
+    private void deviceFault(String what) {
+        requestReset("invalid completion entry: " + what);
+    }
+
+    /**
+     * Resets the controller and waits for the reset to finish: every I/O queue pair is recreated; outstanding
+     * commands are resubmitted or failed (see {@link IoQueuePair}).
+     *
+     * @throws ControllerFailedException if the reset failed
+     */
+    public void reset() {
+        requireLive();
+        requestReset("requested by the application");
+        workqueue.flush();
+        if (state == State.FAILED) {
+            throw new ControllerFailedException(address + ": reset failed: " + failure);
+        }
+    }
+
+    private void resetNow() {
+        String reason;
+        synchronized (stateLock) {
+            if (state == State.CLOSED || state == State.FAILED) {
+                return;
+            }
+            reason = pendingResetReason;
+            state = State.RESETTING;
+            generation++;
+            resets++;
+        }
+        LOG.warn("{}: resetting controller (reset #{}): {}", address, resets, reason);
+        try {
+            disable();
+            admin.abortAllAndReset(new NvmeException("admin command aborted by a controller reset"));
+            enable();
+            int granted = setNumberOfQueues(options.ioQueues());
+            synchronized (stateLock) {
+                grantedQueues = granted;
+                state = State.LIVE;
+                stateLock.notifyAll();
+            }
+            armAsyncEvents();
+            for (IoQueuePair qp : queuePairsSnapshot()) {
+                if (qp.isShared()) {
+                    qp.recoverShared();
+                }
+            }
+            LOG.info("{}: reset complete", address);
+        } catch (RevokedException e) {
+            deviceGone(e);
+        } catch (RuntimeException e) {
+            fail("reset failed: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Waits (if {@code wait}) until the controller is live. {@return its generation, or -1 if resetting and not
+     * waiting}
+     *
+     * @throws ControllerFailedException if it failed or was closed
+     */
+    long awaitLive(boolean wait) {
+        synchronized (stateLock) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * cap.timeoutMillis())
+                    + 4 * options.adminTimeout().toNanos();
+            while (state == State.RESETTING) {
+                if (!wait) {
+                    return -1;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new ControllerFailedException(address + ": reset did not finish");
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(stateLock, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ControllerFailedException(address + ": interrupted while waiting for a reset", e);
+                }
+            }
+            if (state != State.LIVE) {
+                throw new ControllerFailedException(address + " is " + state.name().toLowerCase()
+                        + (failure != null ? ": " + failure : ""));
+            }
+            return generation;
+        }
+    }
+
+    private void watchdogTick() {
+        if (state == State.CLOSED || state == State.FAILED) {
+            return;
+        }
+        try {
+            int csts = NvmeRegs.CSTS.read(regs);
+            if (csts == -1) {
+                fail("CSTS reads 0xffffffff: the device is not responding");
+                return;
+            }
+            if (state == State.LIVE && NvmeRegs.CSTS_CFS.isSet(csts)) {
+                requestReset("controller fatal status (CSTS.CFS)");
+            } else if (state == State.LIVE) {
+                admin.poll();
+                for (IoQueuePair qp : queuePairsSnapshot()) {
+                    qp.watchdog();
+                }
+            }
+        } catch (RevokedException e) {
+            deviceGone(e);
+            return;
+        } catch (RuntimeException e) {
+            LOG.error("{}: watchdog failed", address, e);
+        }
+        if (state != State.CLOSED && state != State.FAILED) {
+            workqueue.enqueue(watchdog, options.watchdogPeriod());
+        }
+    }
+
+    private List<IoQueuePair> queuePairsSnapshot() {
+        synchronized (stateLock) {
+            return List.copyOf(queuePairs.values());
+        }
+    }
+
+    private void fail(String why) {
+        synchronized (stateLock) {
+            if (state == State.CLOSED || state == State.FAILED) {
+                return;
+            }
+            failure = why;
+            state = State.FAILED;
+            stateLock.notifyAll();
+        }
+        LOG.error("{}: controller failed: {}", address, why);
+        try {
+            disable();
+        } catch (RuntimeException e) {
+            LOG.error("{}: could not disable the failed controller ({}); DMA buffers of outstanding commands stay "
+                    + "pinned", address, e.getMessage());
+        }
+        admin.abortAllAndReset(new ControllerFailedException(address + " failed: " + why));
+        for (IoQueuePair qp : queuePairsSnapshot()) {
+            qp.markFailed();
+            if (qp.isShared()) {
+                qp.processCompletionsQuietly();
+            }
+        }
+    }
+
+    /** The device vanished (its BAR was revoked): no DMA can happen any more. */
+    void deviceGone(RuntimeException cause) {
+        dmaStopped = true;
+        fail("the device is gone (" + cause.getMessage() + ")");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Accessors
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** {@return the controller's PCI address} */
+    public PciAddress address() {
+        return address;
+    }
+
+    /** {@return the PCI function} */
+    public PciDevice device() {
+        return device;
+    }
+
+    /** {@return Identify Controller data} */
+    public ControllerInfo info() {
+        return info;
+    }
+
+    /** {@return the decoded CAP register} */
+    public Capabilities capabilities() {
+        return cap;
+    }
+
+    /** {@return the current state} */
+    public State state() {
+        return state;
+    }
+
+    /** {@return why the controller failed, or null} */
+    public String failureReason() {
+        return failure;
+    }
+
+    /** {@return how many resets have run} */
+    public long resetCount() {
+        return resets;
+    }
+
+    /** {@return the I/O queue pairs the controller granted} */
+    public int maxQueuePairs() {
+        return grantedQueues;
+    }
+
+    /** {@return the number of MSI-X vectors in use (0: polling only)} */
+    public int interruptVectors() {
+        return vectors.size();
+    }
+
+    /** {@return the largest transfer one command may carry (MDTS) in bytes, 0 for no limit} */
+    public long maxTransferBytes() {
+        return info == null ? 0 : info.maxTransferBytes(cap.minPageSize());
+    }
+
+    /** {@return the DMA pool for this controller's buffers (mapped for the device)} */
+    public DmaPool dmaPool() {
+        return pool;
+    }
+
+    /** {@return the active namespaces, by ID} */
+    public List<Namespace> namespaces() {
+        synchronized (stateLock) {
+            return List.copyOf(namespaces.values());
+        }
+    }
+
+    /**
+     * {@return the active namespace {@code nsid}}
+     *
+     * @throws IllegalArgumentException if it is not active
+     */
+    public Namespace namespace(int nsid) {
+        synchronized (stateLock) {
+            Namespace ns = namespaces.get(nsid);
+            if (ns == null) {
+                throw new IllegalArgumentException("controller " + address + " has no active namespace " + nsid
+                        + " (active: " + namespaces.keySet() + ")");
+            }
+            return ns;
+        }
+    }
+
+    NvmeOptions options() {
+        return options;
+    }
+
+    Mmio regs() {
+        return regs;
+    }
+
+    int dstrd() {
+        return cap.doorbellStride();
+    }
+
+    long generation() {
+        return generation;
+    }
+
+    boolean dmaStopped() {
+        return dmaStopped;
+    }
+
+    DeviceAddressSpace addressSpace() {
+        return pool.addressSpace();
+    }
+
+    private void requireLive() {
+        State s = state;
+        if (s == State.CLOSED) {
+            throw new IllegalStateException("controller " + address + " is closed");
+        }
+        if (s == State.FAILED) {
+            throw new ControllerFailedException("controller " + address + " failed: " + failure);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Shutdown
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * Shuts the controller down: closes namespaces and shared queue pairs (outstanding commands complete first,
+     * up to their timeout), deletes the I/O queues, performs a normal shutdown ({@code CC.SHN}, waiting for
+     * {@code CSTS.SHST} complete), disables the controller and frees its memory. Owner-thread queue pairs still
+     * open are marked failed: their owner's next call completes their commands with an error and frees them.
+     * Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (stateLock) {
+            if (state == State.CLOSED) {
+                return;
+            }
+        }
+        watchdog.cancel();
+        for (Namespace ns : namespaces()) {
+            ns.closeQuietly();
+        }
+        for (IoQueuePair qp : queuePairsSnapshot()) {
+            if (qp.isShared()) {
+                try {
+                    qp.close();
+                } catch (RuntimeException e) {
+                    LOG.warn("{}: closing {} failed: {}", address, qp, e.getMessage());
+                }
+            } else {
+                qp.markFailed();
+            }
+        }
+        State before;
+        synchronized (stateLock) {
+            before = state;
+            state = State.CLOSED;
+            stateLock.notifyAll();
+        }
+        try {
+            if (before == State.LIVE) {
+                shutdown();
+            } else if (before != State.FAILED || !dmaStopped) {
+                disable();
+            }
+        } catch (RevokedException e) {
+            dmaStopped = true; // the device is gone
+        } catch (RuntimeException e) {
+            LOG.error("{}: shutdown failed: {}", address, e.getMessage());
+        }
+        admin.abortAllAndReset(new ControllerFailedException(address + " is closed"));
+        workqueue.destroy();
+        if (dmaStopped) {
+            admin.release();
+        } else {
+            LOG.error("{}: the controller could not be disabled; its queue memory is kept", address);
+        }
+        LOG.info("{}: closed", address);
+        Runnable unbind = unbindOnClose;
+        if (unbind != null) {
+            unbindOnClose = null;
+            unbind.run();
+        }
+    }
+
+    /** Normal shutdown (section 7.6.2): delete I/O queues, CC.SHN = 01b, wait CSTS.SHST = 10b, then disable. */
+    private void shutdown() {
+        int cc = NvmeRegs.CC.read(regs);
+        NvmeRegs.CC.write(regs, NvmeRegs.CC_SHN.with(cc, NvmeRegs.SHN_NORMAL));
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(cap.timeoutMillis(), 5000));
+        while (NvmeRegs.CSTS_SHST.get(NvmeRegs.CSTS.read(regs)) != NvmeRegs.SHST_COMPLETE) {
+            if (System.nanoTime() - deadline > 0) {
+                LOG.warn("{}: shutdown did not complete in time; disabling", address);
+                break;
+            }
+            LockSupport.parkNanos(100_000);
+        }
+        disable();
+    }
+
+    /** Surprise removal or failed probe: stop without touching a device that may be gone. */
+    void abandon(String why) {
+        synchronized (stateLock) {
+            if (state == State.CLOSED) {
+                return;
+            }
+            failure = why;
+            state = State.CLOSED;
+            stateLock.notifyAll();
+        }
+        watchdog.cancel();
+        try {
+            disable();
+        } catch (RuntimeException e) {
+            // Revoked: the device is gone and cannot DMA. Otherwise it did not disable: keep memory pinned.
+            dmaStopped = dmaStopped || e instanceof RevokedException;
+        }
+        for (IoQueuePair qp : queuePairsSnapshot()) {
+            qp.markFailed();
+            if (qp.isShared()) {
+                qp.processCompletionsQuietly();
+            }
+        }
+        if (admin != null) {
+            admin.abortAllAndReset(new ControllerFailedException(address + ": " + why));
+        }
+        workqueue.destroy();
+    }
+
+    @Override
+    public String toString() {
+        return "NvmeController[" + address + (info != null ? ", " + info.modelNumber() : "") + ", " + state + "]";
+    }
+
+}
