@@ -19,6 +19,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -56,7 +57,7 @@ import java.util.Set;
 public final class VfioSetup {
     private static final Logger LOG = LoggerFactory.getLogger(VfioSetup.class);
     private static final Set<String> WILDCARDS = Set.of("", "all", "*", "any", "every");
-    private static final long PROBE_WAIT_NANOS = 5_000_000_000L;
+    private static final Duration PROBE_WAIT = Duration.ofSeconds(5);
 
     /** Writes one value to one sysfs file (a seam for tests, which simulate the kernel). */
     @FunctionalInterface
@@ -68,12 +69,18 @@ public final class VfioSetup {
     private final Path proc;
     private final Path dev;
     private final SysfsWriter writer;
+    private final long probeWaitNanos;
 
-    VfioSetup(Path sysfsRoot, Path procRoot, Path devRoot, SysfsWriter writer) {
+    /**
+     * @param writer    writes sysfs files (tests pass a simulated kernel)
+     * @param probeWait how long to wait for the kernel to bind a driver after {@code drivers_probe}
+     */
+    VfioSetup(Path sysfsRoot, Path procRoot, Path devRoot, SysfsWriter writer, Duration probeWait) {
         this.sysfs = new Sysfs(Objects.requireNonNull(sysfsRoot, "sysfsRoot"));
         this.proc = Objects.requireNonNull(procRoot, "procRoot");
         this.dev = Objects.requireNonNull(devRoot, "devRoot");
         this.writer = Objects.requireNonNull(writer, "writer");
+        this.probeWaitNanos = probeWait.toNanos();
     }
 
     /** {@return the set-up tool for this machine: {@code /sys}, {@code /proc}, {@code /dev}} */
@@ -83,7 +90,7 @@ public final class VfioSetup {
 
     /** {@return the set-up tool for another root (a container's or a test's copy of sysfs, proc and dev)} */
     public static VfioSetup withRoots(Path sysfsRoot, Path procRoot, Path devRoot) {
-        return new VfioSetup(sysfsRoot, procRoot, devRoot, VfioSetup::writeSysfs);
+        return new VfioSetup(sysfsRoot, procRoot, devRoot, VfioSetup::writeSysfs, PROBE_WAIT);
     }
 
     private static void writeSysfs(Path file, String value) throws IOException {
@@ -312,7 +319,7 @@ public final class VfioSetup {
     }
 
     private Status awaitDriver(PciAddress address, boolean wantVfio) {
-        long deadline = System.nanoTime() + PROBE_WAIT_NANOS;
+        long deadline = System.nanoTime() + probeWaitNanos;
         while (true) {
             Status s = status(address);
             if (s.boundToVfio() == wantVfio || System.nanoTime() - deadline > 0) {

@@ -146,6 +146,23 @@ class VfioBackendVmTest {
     }
 
     @Test
+    void closingTheBackendUnmapsWhatIsStillMappedAndOwnersMayUnmapAfterwards() {
+        DmaBuffer leftover;
+        DmaPool pool;
+        Type1AddressSpace space;
+        try (VfioBackend backend = VfioBackend.open(VfioVm.bdf())) {
+            space = (Type1AddressSpace) backend.addressSpace();
+            pool = DmaPool.create(backend.addressSpace());
+            leftover = pool.allocate(8192);
+            assertEquals(1, space.mappingCount());
+        }
+        assertEquals(0, space.mappingCount(), "close unmapped the live mapping before closing the container");
+        assertThrows(IllegalStateException.class, () -> pool.allocate(4096), "no new mappings after close");
+        leftover.close(); // its unmap is accepted: the IOMMU no longer maps it
+        assertEquals(0, pool.liveBuffers());
+    }
+
+    @Test
     void msixIsRoutedThroughVfioAndTheCapabilityFollows() {
         try (VfioVm.Session s = VfioVm.open()) {
             PciDevice dev = s.device();

@@ -66,8 +66,4 @@ public final class VfioGroup {
             Syscalls.close(fd);
         }
     }
-
-    int fd() {
-        return fd;
-    }
 }
