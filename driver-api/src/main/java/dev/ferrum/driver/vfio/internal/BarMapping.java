@@ -25,10 +25,9 @@ public final class BarMapping {
         int prot = Syscalls.PROT_READ | (writable ? Syscalls.PROT_WRITE : 0);
         long address = Syscalls.mmap(length, prot, Syscalls.MAP_SHARED, deviceFd, offset, what);
         try {
-            // SAFETY: [address, address + length) is a fresh shared mapping of the device region that nothing else
-            // references; the kernel keeps the device file alive while it is mapped. The segment is its only handle
-            // and the cleanup unmaps it exactly once, when the arena closes: for a shared arena only after no
-            // thread can be inside an access, so no access ever reaches unmapped memory.
+            // SAFETY: a fresh shared mapping of exactly [address, address + length) that only this segment refers
+            // to; the kernel keeps the device alive while it is mapped. The cleanup unmaps it once, when the arena
+            // closes, which for a shared arena waits until no thread is inside an access.
             return MemorySegment.ofAddress(address).reinterpret(length, arena, s -> Syscalls.munmap(address, length));
         } catch (RuntimeException e) {
             // The arena was already closed: the cleanup was not registered, so unmap here.
