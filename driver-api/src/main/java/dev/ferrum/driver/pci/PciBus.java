@@ -191,6 +191,8 @@ public final class PciBus implements AutoCloseable {
             unbind(d);
         }
         for (PciDevice d : devices.values()) {
+            // Resources taken through a device no driver is bound to (tools, tests) are released too.
+            d.releaseBinding();
             d.markRemoved();
             try {
                 d.function().close();
@@ -244,6 +246,7 @@ public final class PciBus implements AutoCloseable {
             synchronized (PciBus.this) {
                 LOG.warn("{}: {} was surprise-removed", backend.name(), d);
                 unbind(d);
+                d.releaseBinding();
                 devices.remove(d.address());
                 d.markRemoved();
                 function.close();
