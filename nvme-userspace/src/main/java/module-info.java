@@ -7,4 +7,5 @@ module dev.ferrum.nvme {
     requires org.slf4j;
 
     exports dev.ferrum.nvme;
+    exports dev.ferrum.nvme.mock;
 }
