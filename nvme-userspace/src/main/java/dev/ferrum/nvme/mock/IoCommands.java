@@ -72,13 +72,17 @@ final class IoCommands {
         return Status.SUCCESS;
     }
 
-    /** The namespace {@link #lbaCommand} found. */
+    /** What {@link #lbaCommand} decoded: the namespace, starting LBA and block count. */
     private NamespaceState target;
+    private long slba;
+    private int blocks;
 
     /** Validates the namespace and the SLBA/NLB range of a Read, Write or Write Zeroes. {@return a status} */
     private int lbaCommand(Command c) {
         target = ctrl.namespace(c.nsid);
-        return target == null ? Status.INVALID_NAMESPACE : checkRange(target, c, c.slba(), c.blocks());
+        slba = c.slba();
+        blocks = c.blocks();
+        return target == null ? Status.INVALID_NAMESPACE : checkRange(target, c, slba, blocks);
     }
 
     private int readWrite(Command c, boolean write) {
@@ -87,8 +91,6 @@ final class IoCommands {
             return s;
         }
         NamespaceState ns = target;
-        long slba = c.slba();
-        int blocks = c.blocks();
         long bytes = (long) blocks << ns.lbaShift;
         long max = ctrl.maxTransferBytes();
         if (max != 0 && bytes > max) {
@@ -135,8 +137,6 @@ final class IoCommands {
             return s;
         }
         NamespaceState ns = target;
-        long slba = c.slba();
-        int blocks = c.blocks();
         // Deallocated blocks read as zeroes here (DLFEAT), so DEAC and plain zeroing look the same to the host.
         if (!ctrl.config.nullMode()) {
             ns.store.zero(slba << ns.lbaShift, (long) blocks << ns.lbaShift);
