@@ -288,6 +288,7 @@ final class NvmeTestHost implements AutoCloseable {
     final class Queue {
         final int qid;
         final int entries;
+        final int cqEntries;
         final DmaBuffer sq;
         final DmaBuffer cq;
         int sqTail;
@@ -296,8 +297,13 @@ final class NvmeTestHost implements AutoCloseable {
         int nextCid;
 
         Queue(int qid, int entries, DmaBuffer sq, DmaBuffer cq) {
+            this(qid, entries, entries, sq, cq);
+        }
+
+        Queue(int qid, int entries, int cqEntries, DmaBuffer sq, DmaBuffer cq) {
             this.qid = qid;
             this.entries = entries;
+            this.cqEntries = cqEntries;
             this.sq = sq;
             this.cq = cq;
         }
@@ -331,7 +337,7 @@ final class NvmeTestHost implements AutoCloseable {
             }
             int dw2 = s.get(LE_INT, off + 8);
             Cqe c = new Cqe(s.get(LE_INT, off), dw2 & 0xffff, dw2 >>> 16, dw3 & 0xffff, (dw3 >>> 16) & 0xfffe);
-            cqHead = (cqHead + 1) % entries;
+            cqHead = (cqHead + 1) % cqEntries;
             if (cqHead == 0) {
                 phase ^= 1;
             }
