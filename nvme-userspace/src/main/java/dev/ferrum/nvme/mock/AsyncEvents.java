@@ -17,7 +17,8 @@ final class AsyncEvents {
 
     private final int limit;
     private final int[] requests;
-    private int requestCount;
+    /** Written by the controller thread only; volatile so tests may read {@link #outstanding()} from theirs. */
+    private volatile int requestCount;
     private final int[] events = new int[MAX_EVENTS];
     private int eventCount;
     /** Per event type: -1 when unmasked, else the log page whose read unmasks it. */

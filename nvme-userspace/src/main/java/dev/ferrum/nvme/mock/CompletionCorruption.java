@@ -3,6 +3,9 @@ package dev.ferrum.nvme.mock;
 /**
  * Ways the {@link MockNvmeController} can corrupt a completion queue entry, to test that a driver validates what a
  * device writes (ARCHITECTURE.md rule 6). Injected with {@link MockNvmeController#corruptCompletions}.
+ *
+ * <p>Invariants: only the completion entry is corrupted; the command itself executes normally (its data is moved
+ * and its counters count), and entries are still never written over ones the host has not released.
  */
 public enum CompletionCorruption {
     /**

@@ -1166,7 +1166,7 @@ public final class MockNvmeController extends DeviceModel {
         return heldViews;
     }
 
-    /** {@return the number of Asynchronous Event Requests the controller holds} (racy read: for tests) */
+    /** {@return the number of Asynchronous Event Requests the controller holds now} */
     public int outstandingAsyncEventRequests() {
         return events.outstanding();
     }
@@ -1272,6 +1272,8 @@ public final class MockNvmeController extends DeviceModel {
      * @param blocks  size in logical blocks (NSZE), at least 1
      * @param lbaSize 512 or 4096 bytes
      * @param file    backing file, or null for RAM
+     *
+     * <p>Invariants: {@code lbaSize} is 512 or 4096; {@code blocks * lbaSize} is at most 1 PiB.
      */
     public record Namespace(long blocks, int lbaSize, Path file) {
         private static final long MAX_NAMESPACE_BYTES = 1L << 50;

@@ -30,8 +30,8 @@ final class RamBlockStore extends BlockStore {
         if (size <= 0) {
             throw new IllegalArgumentException("store size must be positive, was " + size);
         }
-        long chunks = (size + CHUNK - 1) >>> CHUNK_SHIFT;
-        long leaves = (chunks + LEAF - 1) >>> LEAF_SHIFT;
+        long chunks = (size >>> CHUNK_SHIFT) + ((size & (CHUNK - 1)) != 0 ? 1 : 0);
+        long leaves = (chunks >>> LEAF_SHIFT) + ((chunks & (LEAF - 1)) != 0 ? 1 : 0);
         if (leaves > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("namespace of " + size + " bytes is too large for a RAM store");
         }
