@@ -817,6 +817,9 @@ public final class MockNvmeController extends DeviceModel {
         AtomicLongArray completed = sq.id == 0 ? adminCompleted : ioCompleted;
         completed.setRelease(opcode, completed.getPlain(opcode) + 1);
         if (cq.interruptsEnabled && !cq.interruptPending) {
+            if (interruptCount == interruptQueue.length) {
+                raiseInterrupts(); // queues deleted and re-created within one pass: never overflow the list
+            }
             cq.interruptPending = true;
             interruptQueue[interruptCount++] = cq;
         }

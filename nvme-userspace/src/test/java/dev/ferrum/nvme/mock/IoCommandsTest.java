@@ -14,7 +14,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
@@ -413,7 +412,7 @@ class IoCommandsTest {
         try (NvmeTestHost h = NvmeTestHost.stepped(config().msixVectors(4).build())) {
             List<InterruptVector> v = h.enableMsix(4);
             h.enable(8);
-            assertEquals(0, v.get(0).await(Duration.ZERO) > 0 ? 1 : 0, "enable itself raises nothing");
+            assertEquals(0, h.ctrl.interruptsRaised(), "enabling raises nothing");
             Queue q1 = h.createIoQueues(1, 8, 1);
             Queue q2 = h.createIoQueues(2, 8, 3);
             Queue quiet = h.createIoQueues(3, 8, -1);
