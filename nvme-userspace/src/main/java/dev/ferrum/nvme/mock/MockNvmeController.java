@@ -71,6 +71,20 @@ import static dev.ferrum.nvme.mock.Layout.U64;
  * of a live queue, the IOMMU fault is recorded and the controller goes fatal (CFS). A data transfer the IOMMU
  * blocks completes the command with Data Transfer Error (the fault is recorded on the IOMMU).
  *
+ * <h2>Processing passes</h2>
+ * One {@link #step()} (or one loop of the controller's thread) is one pass: CC/CSTS handling; then, if ready, not
+ * fatal, not shut down and bus mastering is on: held commands that are due, up to {@value #BURST} commands from
+ * each submission queue in round-robin order (the starting queue rotates every pass), reportable asynchronous
+ * events, and one MSI-X interrupt per completion queue that got entries. A pass that did nothing also checks for
+ * doorbell writes to absent queues. {@code stepUntilIdle(n)} therefore runs every fetchable command; delayed
+ * commands complete in the first pass after their due time.
+ *
+ * <h2>Statuses</h2>
+ * Errors caused by what the host put in a command (invalid opcode, field, namespace, PRP offset, LBA range, queue
+ * identifier or size, ...) carry Do Not Retry; Data Transfer Error (an IOMMU fault), Internal Error, Command Abort
+ * Requested and Command Aborted due to SQ Deletion do not. Every failed command except the two aborts gets an
+ * Error Information log entry. Injected statuses carry DNR as the rule says.
+ *
  * <h2>Fault injection and statistics</h2>
  * Rules ({@link #injectStatus}, {@link #dropCommands}, {@link #delayCommands}, {@link #corruptCompletions}) match
  * commands by a predicate on {@link CommandView} when the controller fetches them; {@link #fatal(String)} sets
