@@ -8,4 +8,5 @@ module dev.ferrum.nvme {
     requires jdk.jfr;
 
     exports dev.ferrum.nvme;
+    exports dev.ferrum.nvme.mock;
 }
