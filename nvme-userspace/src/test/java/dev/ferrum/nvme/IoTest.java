@@ -3,6 +3,7 @@ package dev.ferrum.nvme;
 import dev.ferrum.memory.DeviceAddressSpace;
 import dev.ferrum.memory.DmaBuffer;
 import dev.ferrum.memory.DmaPool;
+import dev.ferrum.nvme.mock.CommandView;
 import dev.ferrum.nvme.mock.MockNvmeController;
 import dev.ferrum.sys.nvme.Nvme;
 import org.junit.jupiter.api.Test;
@@ -225,7 +226,7 @@ class IoTest {
             DmaBuffer buf = t.buffer(4096);
             int[] statuses = new int[3];
             IoCallback record = (tag, s) -> statuses[(int) tag] = s;
-            t.mock.dropCommands(cv -> !cv.isAdmin(), 3);
+            t.mock.dropCommands(CommandView.anyIo(), 3);
             for (int i = 0; i < 3; i++) {
                 qp.read(t.ns(), i, 1, buf, record, i);
             }
@@ -249,7 +250,7 @@ class IoTest {
     @Test
     void deviceErrorStatusIsNamed() {
         try (TestBed t = new TestBed(); IoQueuePair qp = t.ctrl.createQueuePair(); DmaBuffer buf = t.buffer(4096)) {
-            t.mock.injectStatus(cv -> cv.opcode() == Nvme.NVME_CMD_READ(), NvmeStatus.UNRECOVERED_READ_ERROR, true, 1);
+            t.mock.injectStatus(CommandView.io(Nvme.NVME_CMD_READ()), NvmeStatus.UNRECOVERED_READ_ERROR, true, 1);
             NvmeCommandException e = assertThrows(NvmeCommandException.class, () -> qp.read(t.ns(), 42, 2, buf));
             assertEquals("Read of 2 block(s) at LBA 42 on namespace 1 failed: Unrecovered Read Error "
                     + "(SCT 0x2, SC 0x81, do not retry)", e.getMessage());
