@@ -47,17 +47,25 @@ final class Target implements AutoCloseable {
         }
     }
 
+    /** A target over a controller attached elsewhere (tests); closing it closes nothing. */
+    static Target over(NvmeController ctrl) {
+        return new Target(null, ctrl, false);
+    }
+
     Namespace namespace(TargetOptions o) {
         return ctrl.namespace(o.namespace);
     }
 
     String describe() {
-        return (mock ? "mock NVMe controller" : "NVMe controller") + " at " + ctrl.address() + " (" + bus.backendName()
-                + " backend)";
+        return (mock ? "mock NVMe controller" : "NVMe controller") + " at " + ctrl.address()
+                + (bus == null ? "" : " (" + bus.backendName() + " backend)");
     }
 
     @Override
     public void close() {
+        if (bus == null) {
+            return;
+        }
         try {
             ctrl.close();
         } finally {
