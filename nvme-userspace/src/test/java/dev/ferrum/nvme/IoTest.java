@@ -277,4 +277,41 @@ class IoTest {
             assertEquals(MockNvmeController.VENDOR_ID, t.ctrl.info().vendorId());
         }
     }
+
+    @Test
+    void doorbellStrideFromCapIsHonoured() {
+        try (TestBed t = new TestBed(TestBed.config(512).doorbellStride(3).build(), o -> o.ioQueues(2));
+             IoQueuePair a = t.ctrl.createQueuePair(); IoQueuePair b = t.ctrl.createQueuePair()) {
+            assertEquals(3, t.ctrl.capabilities().doorbellStride());
+            roundTrip(t, a, 10, 4, 0);
+            roundTrip(t, b, 20, 4, 0); // queue 2's doorbells are at 0x1000 + 4 * (4 << 3) and beyond
+            assertEquals(0, t.mock.invalidDoorbellWrites());
+        }
+    }
+
+    @Test
+    void batchedSubmissionsReachTheDeviceOnlyWithTheDoorbell() {
+        try (TestBed t = new TestBed(); IoQueuePair qp = t.ctrl.createQueuePair(QueuePairOptions.builder()
+                .autoDoorbell(false).build()); DmaBuffer buf = t.buffer(8 * 4096)) {
+            int[] done = new int[1];
+            for (int i = 0; i < 8; i++) {
+                qp.write(t.ns(), i * 8L, 8, buf.slice(i * 4096L, 4096), (tag, s) -> done[0]++, i);
+            }
+            // Nothing was published: the controller cannot have fetched anything. (A bounded look: the absence of
+            // an event cannot be awaited.)
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+            while (System.nanoTime() < until) {
+                qp.processCompletions(Integer.MAX_VALUE);
+            }
+            assertEquals(0, t.mock.ioCommandsReceived(Nvme.NVME_CMD_WRITE()));
+            assertEquals(0, done[0]);
+            qp.ringDoorbell(); // one doorbell write for the batch
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (done[0] < 8 && System.nanoTime() < deadline) {
+                qp.processCompletions(Integer.MAX_VALUE);
+            }
+            assertEquals(8, done[0]);
+            assertEquals(8, t.mock.ioCommandsReceived(Nvme.NVME_CMD_WRITE()));
+        }
+    }
 }
