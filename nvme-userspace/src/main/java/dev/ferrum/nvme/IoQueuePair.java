@@ -40,7 +40,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Threading: an {@link QueuePairOptions.Threading#OWNER_THREAD OWNER_THREAD} pair takes no lock and refuses other
  * threads ({@link WrongThreadException}); a {@link QueuePairOptions.Threading#SHARED SHARED} pair serializes on a
- * spin lock and delivers callbacks outside it. Callbacks run on the thread that processes completions.
+ * spin lock and delivers callbacks outside it. Callbacks run on the thread that processes completions. The
+ * owner-thread callback form is the allocation-free path; a shared pair allocates a small array per batch of
+ * completions it hands out of the lock.
  *
  * <p>Timeouts and recovery: a command outstanding longer than its timeout is aborted (admin Abort); if the abort
  * does not complete it, the controller is reset. After a reset, outstanding commands are resubmitted (up to

@@ -108,7 +108,7 @@ public final class NvmeController implements AutoCloseable {
     private final Work resetWork;
     private ControllerInfo info;
     private int grantedQueues;
-    private IoQueuePair defaultQueuePair;
+    private volatile IoQueuePair defaultQueuePair;
     /** Closed queue pairs whose memory the device might still reach: released after the controller is disabled. */
     private final List<IoQueuePair> orphans = new ArrayList<>();
     /** For {@link #attach}: closing the controller also unbinds the driver, releasing BARs and DMA memory. */
@@ -530,6 +530,10 @@ public final class NvmeController implements AutoCloseable {
 
     /** The shared queue pair behind {@link Namespace}'s own I/O methods, created on first use. */
     IoQueuePair defaultQueuePair() {
+        IoQueuePair qp = defaultQueuePair;
+        if (qp != null && qp.isOpen()) {
+            return qp; // the common case: no lock per I/O
+        }
         synchronized (stateLock) {
             if (defaultQueuePair == null || !defaultQueuePair.isOpen()) {
                 defaultQueuePair = createQueuePair(QueuePairOptions.builder()
