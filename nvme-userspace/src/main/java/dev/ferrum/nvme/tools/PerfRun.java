@@ -63,17 +63,22 @@ final class PerfRun {
     Result run() throws InterruptedException {
         List<Worker> workers = new ArrayList<>();
         CountDownLatch ready = new CountDownLatch(p.queuePairs());
+        CountDownLatch go = new CountDownLatch(1);
         AtomicReference<Throwable> failure = new AtomicReference<>();
         for (int i = 0; i < p.queuePairs(); i++) {
-            workers.add(new Worker(i, ready, failure));
+            workers.add(new Worker(i, ready, go, failure));
         }
-        long deadline = System.nanoTime() + p.time().toNanos();
         for (Worker w : workers) {
-            w.deadline = deadline;
             w.thread.start();
         }
+        // The clock starts when every worker has its queue pair and buffers: set-up is not measured.
         ready.await();
         long start = System.nanoTime();
+        long deadline = start + p.time().toNanos();
+        for (Worker w : workers) {
+            w.deadline = deadline;
+        }
+        go.countDown();
         long last = 0;
         for (int second = 1; System.nanoTime() < deadline; second++) {
             long wake = start + TimeUnit.SECONDS.toNanos(second);
@@ -116,7 +121,9 @@ final class PerfRun {
         final AtomicLong completed = new AtomicLong();
         final SplittableRandom random;
         final CountDownLatch ready;
+        final CountDownLatch go;
         final AtomicReference<Throwable> failure;
+        /** Written by the coordinator before {@code go} opens; the latch publishes it. */
         long deadline;
         long errors;
         long sequentialLba;
@@ -126,8 +133,9 @@ final class PerfRun {
         final int blocks = p.ioSize() / ns.blockSize();
         final long slots = ns.blockCount() / blocks;
 
-        Worker(int index, CountDownLatch ready, AtomicReference<Throwable> failure) {
+        Worker(int index, CountDownLatch ready, CountDownLatch go, AtomicReference<Throwable> failure) {
             this.ready = ready;
+            this.go = go;
             this.failure = failure;
             this.random = new SplittableRandom(p.seed() + index);
             this.sequentialLba = (slots / p.queuePairs()) * index * blocks;
@@ -152,6 +160,7 @@ final class PerfRun {
                 ready.countDown();
             }
             try {
+                go.await();
                 for (int i = 0; i < buffers.length; i++) {
                     submit(i);
                 }
@@ -168,6 +177,9 @@ final class PerfRun {
                 }
             } catch (RuntimeException e) {
                 failure.compareAndSet(null, e);
+            } catch (InterruptedException e) {
+                failure.compareAndSet(null, e);
+                Thread.currentThread().interrupt();
             } finally {
                 try {
                     qp.close();
