@@ -32,8 +32,9 @@ import java.util.List;
  *
  * <p>Locking: one {@link Mutex} ({@code agx.queue}) guards the bookkeeping; a {@link Submission} holds it from the
  * moment a stamp value is assigned until the write pointer is published (or rolled back), so values reach the ring
- * in order. Lock order: queue, then event slot allocator, then the pipe channel. Jobs are finished (fences
- * signalled, buffers unpinned) after the lock is released.
+ * in order. Lock order: queue, then event slot allocator, then the pipe channel. Nothing waits for long with the
+ * queue lock held (the wait for an event slot happens outside it; the wait for ring room releases it), and jobs are
+ * finished (fences signalled, buffers unpinned) after it is released.
  *
  * <p>Stamp values: successive jobs get successive 32-bit values (compared with wrap-around, as Asahi's
  * {@code EventValue}). Asahi assigns them at commit and relies on the DRM scheduler to submit in commit order; here
@@ -99,37 +100,72 @@ final class GpuWorkQueue {
      * Starts a job (Asahi {@code WorkQueue::new_job}): takes an event slot if the queue has none (waiting for one if
      * all are owned), counts the job alive.
      *
+     * <p>Unlike Asahi, the wait for a slot happens without the queue lock: the watchdog and the completion path take
+     * queue locks on the device's ordered workqueue, and a submitter parked with its queue locked would stall them
+     * (and so the completions that would free a slot).
+     *
      * @param self an open handle to this queue; the job gets its own clone
      */
-    static Job newJob(Arc<GpuWorkQueue> self, long jobId, CommandHeap.Cmd cmd,
-                      GpuBuffer[] buffers, Duration timeout) {
+    static Job newJob(Arc<GpuWorkQueue> self, long jobId, CommandHeap.Cmd cmd, GpuBuffer[] buffers,
+                      Duration timeout) {
         GpuWorkQueue q = self.get();
         Arc<GpuWorkQueue> ref = self.clone();
         try {
-            try (Guard<Inner> g = q.lock.lock()) {
-                Inner in = g.get();
-                if (in.dead != null) {
-                    throw q.jobError(jobId, in.dead);
-                }
-                if (in.event == null) {
-                    Arc<GpuWorkQueue> owner = self.clone();
-                    try {
-                        in.event = q.device.events().get(in.lastToken, owner, q.device.options().submitTimeout());
-                    } catch (RuntimeException e) {
-                        owner.close();
-                        throw e instanceof GpuException ge ? q.jobError(jobId, ge)
-                                : new GpuException(jobId, "job " + jobId + ": no event slot: " + e.getMessage(), e);
-                    }
-                    in.lastToken = in.event.token();
-                    in.eventValue = q.device.events().stamp(in.event.slot());
-                    in.lastCompleted = in.eventValue;
-                }
-                in.jobs++;
-            }
+            q.countJob(self, jobId);
             return new Job(q.device, jobId, ref, cmd, buffers, timeout);
         } catch (RuntimeException e) {
             ref.close();
             throw e;
+        }
+    }
+
+    /** Counts a new job alive, first borrowing an event slot if the queue owns none. */
+    private void countJob(Arc<GpuWorkQueue> self, long jobId) {
+        SlotAllocator.Token token;
+        try (Guard<Inner> g = lock.lock()) {
+            Inner in = g.get();
+            if (in.dead != null) {
+                throw jobError(jobId, in.dead);
+            }
+            if (in.event != null) {
+                in.jobs++;
+                return;
+            }
+            token = in.lastToken;
+        }
+        Arc<GpuWorkQueue> owner = self.clone();
+        SlotAllocator<EventManager.Owners>.Slot slot;
+        try {
+            slot = device.events().get(token, owner, device.options().submitTimeout());
+        } catch (RuntimeException e) {
+            owner.close();
+            throw e instanceof GpuException ge ? jobError(jobId, ge)
+                    : new GpuException(jobId, "job " + jobId + ": no event slot: " + e.getMessage(), e);
+        }
+        SlotAllocator<EventManager.Owners>.Slot surplus = null;
+        GpuException dead = null;
+        try (Guard<Inner> g = lock.lock()) {
+            Inner in = g.get();
+            if (in.dead != null) {
+                dead = jobError(jobId, in.dead);
+                surplus = slot;
+            } else {
+                if (in.event == null) {
+                    in.event = slot;
+                    in.lastToken = slot.token();
+                    in.eventValue = device.events().stamp(slot.slot());
+                    in.lastCompleted = in.eventValue;
+                } else {
+                    surplus = slot; // another submitter of this queue got one first
+                }
+                in.jobs++;
+            }
+        }
+        if (surplus != null) {
+            device.events().release(surplus).close();
+        }
+        if (dead != null) {
+            throw dead;
         }
     }
 
