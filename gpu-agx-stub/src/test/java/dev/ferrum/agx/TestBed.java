@@ -5,6 +5,9 @@ import dev.ferrum.driver.mock.MockPciBus;
 import dev.ferrum.driver.pci.PciAddress;
 import dev.ferrum.driver.pci.PciBus;
 import dev.ferrum.memory.DmaPool;
+import dev.ferrum.memory.Mmio;
+
+import java.lang.foreign.MemorySegment;
 
 import java.time.Duration;
 import java.util.List;
@@ -94,6 +97,39 @@ final class TestBed implements AutoCloseable {
     /** Asserts that only the device's infrastructure holds DMA buffers (every buffer and job resource is back). */
     void assertNoJobResourcesLeft() {
         assertEquals(infrastructure, gpu.liveDmaBuffers(), "DMA buffers beyond the device's infrastructure");
+    }
+
+    /** {@return the host memory at device address {@code iova}, as the firmware sees it through the IOMMU} */
+    MemorySegment view(long iova, long length) {
+        return mock.iommu(ADDRESS).translate(iova, length, false);
+    }
+
+    /** {@return the GPU's register window, as the driver sees it} */
+    Mmio registers() {
+        return bus.device(ADDRESS).orElseThrow().bar(0).get().mmio();
+    }
+
+    /** Runs {@code action} on a helper thread while stepping the firmware until it is done; rethrows its failure. */
+    void whileStepping(Runnable action) {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread th = Thread.ofPlatform().name("agx-test-stepped").start(() -> {
+            try {
+                action.run();
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (th.isAlive()) {
+            firmware.step();
+            if (System.nanoTime() > deadline) {
+                fail("the action did not finish while stepping");
+            }
+            Thread.onSpinWait();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("the stepped action failed", failure.get());
+        }
     }
 
     static void await(String what, BooleanSupplier condition) {
