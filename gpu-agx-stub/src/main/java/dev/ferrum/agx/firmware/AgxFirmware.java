@@ -291,6 +291,10 @@ public final class AgxFirmware extends DeviceModel {
                 did = true;
             }
             if (paused) {
+                // A paused firmware does no work; it still delivers what an injection queued.
+                if (did) {
+                    flushEvents();
+                }
                 return did;
             }
             did |= drain(bar, Regs.CH_DEVICE_CONTROL, devctl, onDeviceControl);
