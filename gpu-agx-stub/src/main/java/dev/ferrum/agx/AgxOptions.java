@@ -41,8 +41,9 @@ public record AgxOptions(int queueSize, int eventSlots, Duration bootTimeout, Du
         positive("watchdogPeriod", watchdogPeriod);
         positive("firmwareGrace", firmwareGrace);
         positive("closeTimeout", closeTimeout);
-        if (jobTimeout.toMillis() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("jobTimeout " + jobTimeout + " does not fit the firmware's u32 ms");
+        if (jobTimeout.toMillis() < 1 || jobTimeout.toMillis() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("jobTimeout " + jobTimeout + " is not 1 ms .. 2^31-1 ms (the firmware's"
+                    + " timeout field counts whole milliseconds)");
         }
     }
 

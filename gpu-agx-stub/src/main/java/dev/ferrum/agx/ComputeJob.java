@@ -133,8 +133,7 @@ public final class ComputeJob {
      */
     public ComputeJob withTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative() || timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE
-                || timeout.toMillis() == 0) {
+        if (timeout.toMillis() < 1 || timeout.toMillis() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("job timeout " + timeout + " is not 1 ms .. 2^31-1 ms");
         }
         return new ComputeJob(kind, src, srcOffset, srcVa, dst, dstOffset, dstVa, length, scalar, timeout);

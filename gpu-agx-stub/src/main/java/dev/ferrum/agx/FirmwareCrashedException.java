@@ -3,6 +3,9 @@ package dev.ferrum.agx;
 /**
  * The GPU firmware crashed or stopped responding. Every job pending at that moment fails with this exception, and so
  * does every later submission: the device is unusable until it is closed and opened again.
+ *
+ * <p>Invariants: {@link #crashCode()} is the firmware's code or {@link #DETECTED_BY_DRIVER}; a per-job copy
+ * keeps the device-level message.
  */
 public final class FirmwareCrashedException extends GpuException {
     private static final long serialVersionUID = 1L;

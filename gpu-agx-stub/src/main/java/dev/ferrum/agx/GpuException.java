@@ -6,6 +6,8 @@ package dev.ferrum.agx;
  * the device could not do what was asked (closed, queue full, firmware rejected a command). Programming errors (an
  * offset outside a buffer, a closed buffer) are reported before anything reaches the GPU, as
  * {@link IllegalArgumentException} or {@link IllegalStateException}.
+ *
+ * <p>Invariants: {@link #jobId()} is fixed at construction: the failed job, or {@link #NO_JOB}.
  */
 public class GpuException extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -4,6 +4,9 @@ package dev.ferrum.agx;
  * A job touched a GPU virtual address it may not: nothing is mapped there (a translation fault), the page is
  * read-only and the job wrote it (a permission fault), or the page table pointed at memory the IOMMU does not let
  * the device reach. The job stopped at the first such access; later jobs are unaffected.
+ *
+ * <p>Invariants: the address, access type and kind are what the firmware reported for the job; the
+ * message names all three.
  */
 public final class GpuFaultException extends GpuException {
     private static final long serialVersionUID = 1L;

@@ -6,6 +6,8 @@ import java.time.Duration;
  * A job ran longer than its timeout ({@link ComputeJob#withTimeout}) and the firmware killed it. The GPU goes on
  * with the following jobs. (A {@link Fence#await(Duration) wait} that merely ends before the job does returns
  * {@code false} instead.)
+ *
+ * <p>Invariants: {@link #timeout()} is the timeout the job was submitted with.
  */
 public final class GpuTimeoutException extends GpuException {
     private static final long serialVersionUID = 1L;

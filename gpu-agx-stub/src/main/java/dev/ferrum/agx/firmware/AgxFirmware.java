@@ -268,6 +268,7 @@ public final class AgxFirmware extends DeviceModel {
             crash(Regs.CRASH_INJECTED, 0, "crash injected");
             return true;
         }
+        // Acquire: pairs with the driver's release write of CONTROL, after it wrote the init data.
         boolean run = Regs.CONTROL_RUN.isSet((int) Le.INT.getAcquire(bar, Regs.CONTROL.offset()));
         if (!booted) {
             if (run && !initFailed) {
@@ -335,6 +336,7 @@ public final class AgxFirmware extends DeviceModel {
             LOG.warn("AGX firmware: init data at 0x{} rejected: {}", Long.toHexString(addr), e.getMessage());
             initFailed = true;
             int code = e instanceof Malformed m ? m.code : Regs.CRASH_BAD_INIT_DATA;
+            // Release: the code is visible before the status bit the driver polls.
             Le.INT.setRelease(bar, Regs.CRASH_CODE.offset(), code);
             Le.INT.setRelease(bar, Regs.STATUS.offset(), Regs.STATUS_INIT_ERROR.with(0, 1));
             raiseInterrupt(Regs.VECTOR_STATUS);
@@ -347,6 +349,7 @@ public final class AgxFirmware extends DeviceModel {
         }
         booted = true;
         bootedFlag = true;
+        // Release: the firmware's state is set up before the driver can see READY and start sending.
         Le.INT.setRelease(bar, Regs.STATUS.offset(), Regs.STATUS_READY.with(0, 1));
         // Anything published before the doorbells were sampled is picked up by the first drain.
         lastDoorbell[Regs.CH_DEVICE_CONTROL]--;
@@ -374,6 +377,7 @@ public final class AgxFirmware extends DeviceModel {
         crashed = true;
         crashedFlag = true;
         MemorySegment bar = bar(0);
+        // Release: code and address are visible before the CRASHED bit the driver reads first.
         Le.INT.setRelease(bar, Regs.CRASH_CODE.offset(), code);
         Le.LONG.setRelease(bar, Regs.CRASH_ADDR.offset(), address);
         Le.INT.setRelease(bar, Regs.STATUS.offset(), Regs.STATUS_CRASHED.with(0, 1));
@@ -389,6 +393,7 @@ public final class AgxFirmware extends DeviceModel {
     }
 
     private boolean doorbellRang(MemorySegment bar, int channel) {
+        // Acquire: pairs with the driver's release doorbell write, itself after its release store of wptr.
         int db = (int) Le.INT.getAcquire(bar, Regs.doorbell(channel));
         if (db == lastDoorbell[channel]) {
             return false;

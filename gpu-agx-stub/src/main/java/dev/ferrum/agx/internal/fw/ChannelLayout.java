@@ -18,6 +18,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  * </pre>
  *
  * <p>Both pointers are untrusted by whoever reads them: a value {@code >= count} is a protocol violation.
+ *
+ * <p>Invariants: offsets are derived from the layouts, never written by hand; every message is
+ * {@link #MSG_SIZE} bytes.
  */
 public final class ChannelLayout {
     private ChannelLayout() {}

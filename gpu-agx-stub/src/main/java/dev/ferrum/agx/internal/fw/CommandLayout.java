@@ -26,6 +26,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  * 0x48 u64 fault_address GPU VA of the access that faulted
  * 0x50..0x80             zero
  * </pre>
+ *
+ * <p>Invariants: offsets come from {@link #LAYOUT}; a command is {@link #SIZE} (128) bytes; the result block
+ * is written only by the firmware, the rest only by the driver.
  */
 public final class CommandLayout {
     private CommandLayout() {}

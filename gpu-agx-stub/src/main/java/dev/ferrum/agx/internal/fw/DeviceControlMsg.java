@@ -16,6 +16,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  * 0x10 u64 size   bytes (whole pages)
  * 0x18..0x40      zero
  * </pre>
+ *
+ * <p>Invariants: offsets come from {@link #LAYOUT}, which is exactly one channel message long.
  */
 public final class DeviceControlMsg {
     private DeviceControlMsg() {}

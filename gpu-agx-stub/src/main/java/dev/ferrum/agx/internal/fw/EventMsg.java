@@ -19,6 +19,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  * 0x20 u32[4] firing        FLAG: bitmap of the 128 stamp slots that advanced (slot s = bit s%32 of word s/32)
  * 0x30..0x40                zero
  * </pre>
+ *
+ * <p>Invariants: offsets come from {@link #LAYOUT}, which is exactly one channel message long; the bitmap
+ * covers all {@link InitDataLayout#STAMPS} slots.
  */
 public final class EventMsg {
     private EventMsg() {}

@@ -23,6 +23,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  * 0x68 u32  status_vector  MSI-X vector for status changes
  * 0x6c u32  reserved       0
  * </pre>
+ *
+ * <p>Invariants: offsets come from {@link #LAYOUT}; the firmware reads the block once, at boot.
  */
 public final class InitDataLayout {
     private InitDataLayout() {}

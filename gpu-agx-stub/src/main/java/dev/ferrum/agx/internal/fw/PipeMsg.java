@@ -18,6 +18,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  * 0x18 u32 flags        {@link #FLAG_NEW}: the firmware forgets any state it kept for this address
  * 0x1c..0x40            zero
  * </pre>
+ *
+ * <p>Invariants: offsets come from {@link #LAYOUT}, which is exactly one channel message long.
  */
 public final class PipeMsg {
     private PipeMsg() {}

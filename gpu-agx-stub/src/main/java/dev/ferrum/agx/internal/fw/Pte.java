@@ -17,6 +17,9 @@ package dev.ferrum.agx.internal.fw;
  *
  * A walk that meets a descriptor without VALID, or with VALID but not TABLE/PAGE, is a translation fault at that
  * address. The root (level-0) table's device address is {@link InitDataLayout#UAT_TTBR}.
+ *
+ * <p>Invariants: a descriptor the driver writes is either 0 or valid with TYPE set; addresses are 4 KiB
+ * aligned and below 2^48.
  */
 public final class Pte {
     private Pte() {}

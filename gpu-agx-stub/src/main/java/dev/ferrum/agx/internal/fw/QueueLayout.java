@@ -19,6 +19,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  *   0x44 u32 gpu_doneptr  firmware: entries completed (written before the command's stamp)
  *   0x48 u32 cpu_freeptr  driver: entries whose resources it released
  * </pre>
+ *
+ * <p>Invariants: offsets come from {@link #INFO}; pointers written by the driver and by the firmware lie
+ * on different 64-byte lines.
  */
 public final class QueueLayout {
     private QueueLayout() {}

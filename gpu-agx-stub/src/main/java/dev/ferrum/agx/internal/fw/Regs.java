@@ -19,6 +19,8 @@ import dev.ferrum.memory.Register64;
  * 0x040 + 4*ch       WO   DOORBELL of transmit channel ch ({@link #CH_DEVICE_CONTROL}, {@link #CH_PIPE})
  * 0x2000             MSI-X table (2 vectors: {@link #VECTOR_EVENT}, {@link #VECTOR_STATUS}); 0x3000 PBA
  * </pre>
+ *
+ * <p>Invariants: registers are naturally aligned inside BAR0; the MSI-X table and PBA do not overlap them.
  */
 public final class Regs {
     private Regs() {}
