@@ -454,6 +454,8 @@ public final class AgxDevice implements AutoCloseable {
             // The caller holds a queue lock, and failing the device locks every queue: fail it from the workqueue.
             failLater("firmware protocol violation: " + e.getMessage());
             throw new GpuException("cannot run queue " + queueId + ": " + e.getMessage(), e);
+        } catch (IllegalStateException e) {
+            throw new GpuException("cannot run queue " + queueId + ": " + e.getMessage(), e);
         }
     }
 

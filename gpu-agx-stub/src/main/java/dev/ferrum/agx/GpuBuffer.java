@@ -42,6 +42,7 @@ public final class GpuBuffer implements AutoCloseable {
     private static final class Users {
         int jobs;
         boolean closed;
+        boolean closedByDevice;
     }
 
     private final AgxDevice device;
@@ -124,6 +125,8 @@ public final class GpuBuffer implements AutoCloseable {
      * Unmaps the buffer from the GPU, invalidates the firmware's TLB for it (waiting for the acknowledgement), and
      * frees its memory.
      *
+     * <p>Closing a buffer that the device already freed (because the device was closed first) does nothing.
+     *
      * @throws IllegalStateException if a job using the buffer has not finished (nothing changes), or the buffer was
      *                               already closed
      * @throws GpuException          if the firmware did not acknowledge the TLB invalidation in time: the buffer is
@@ -133,6 +136,9 @@ public final class GpuBuffer implements AutoCloseable {
     public void close() {
         try (Guard<Users> g = users.lock()) {
             Users u = g.get();
+            if (u.closedByDevice) {
+                return; // the device closed first and freed the buffer with it
+            }
             if (u.closed) {
                 throw new IllegalStateException(this + " is already closed");
             }
@@ -153,6 +159,7 @@ public final class GpuBuffer implements AutoCloseable {
                 return false;
             }
             u.closed = true;
+            u.closedByDevice = true;
         }
         device.releaseBuffer(this, true);
         return true;

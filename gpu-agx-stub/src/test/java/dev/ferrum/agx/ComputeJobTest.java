@@ -130,6 +130,8 @@ class ComputeJobTest {
             assertThrows(IllegalArgumentException.class,
                     () -> ComputeJob.fill(b, 1).withTimeout(Duration.ZERO));
             b.close();
+            IllegalStateException twice = assertThrows(IllegalStateException.class, b::close);
+            assertTrue(twice.getMessage().contains("already closed"), twice.getMessage());
             IllegalStateException closed = assertThrows(IllegalStateException.class,
                     () -> t.gpu.submit(ComputeJob.fill(b, 0, 4, 1)).await(TestBed.WAIT));
             assertTrue(closed.getMessage().contains("which is closed"), closed.getMessage());

@@ -31,6 +31,7 @@ class DeviceLifecycleTest {
             bus.unregister(driver);
             assertEquals(AgxDevice.State.CLOSED, gpu.state());
             assertFalse(b.isOpen(), "the device closed the buffer the user left open");
+            b.close(); // closing it afterwards is harmless
             assertThrows(IllegalStateException.class, () -> gpu.allocate(4096));
         }
         assertEquals(before, DmaPool.liveBuffersGlobally());
