@@ -160,10 +160,8 @@ public final class AgxDevice implements AutoCloseable {
      * @throws dev.ferrum.driver.pci.PciProbeException if bring-up failed (the cause says why)
      */
     public static AgxDevice open(PciBus bus, PciAddress address, AgxOptions options) {
-        PciDevice device = bus.device(address).orElseThrow(() -> new IllegalArgumentException("no PCI function "
-                + address + " on the " + bus.backendName() + " bus"));
         AgxDriver driver = new AgxDriver(options);
-        bus.bind(driver, device);
+        PciDevice device = bus.bind(driver, address);
         AgxDevice gpu = driver.device(address).orElseThrow();
         gpu.unbindOnClose = () -> bus.unbind(device);
         return gpu;

@@ -121,11 +121,8 @@ public final class NvmeController implements AutoCloseable {
      * @throws dev.ferrum.driver.pci.PciProbeException if bring-up failed (the cause says why)
      */
     public static NvmeController attach(PciBus bus, PciAddress address, NvmeOptions options) {
-        PciDevice device = bus.device(address).orElseThrow(() -> new IllegalArgumentException("no PCI function "
-                + address + " on the " + bus.backendName() + " bus (present: "
-                + bus.devices().stream().map(d -> d.address().toString()).toList() + ")"));
         NvmeDriver driver = new NvmeDriver(options);
-        bus.bind(driver, device);
+        PciDevice device = bus.bind(driver, address);
         NvmeController ctrl = driver.controller(address).orElseThrow();
         ctrl.unbindOnClose = () -> bus.unbind(device);
         return ctrl;
