@@ -35,6 +35,11 @@ class BringUpTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.ctrl.namespace(3));
             assertTrue(e.getMessage().contains("no active namespace 3 (active: [1, 2])"), e.getMessage());
             assertEquals(NvmeController.State.LIVE, t.ctrl.state());
+            // The threaded controller fetches the AER on its own thread, after attach returned: wait (bounded).
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (t.mock.adminCommandsReceived(Nvme.NVME_ADMIN_ASYNC_EVENT()) == 0 && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+            }
             assertEquals(1, t.mock.adminCommandsReceived(Nvme.NVME_ADMIN_ASYNC_EVENT()), "an AER is armed");
         }
     }
