@@ -1,5 +1,6 @@
 package dev.ferrum.nvme.fuzz;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.ferrum.nvme.ControllerInfo;
 import dev.ferrum.nvme.NamespaceInfo;
@@ -17,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class IdentifyParseFuzzTest {
 
     @FuzzTest(maxDuration = "30s")
-    void controller(byte[] input) {
+    void controller(FuzzedDataProvider data) {
+        byte[] input = data.consumeRemainingAsBytes(); // the raw input: what the device wrote
         ControllerInfo info;
         try {
             info = ControllerInfo.parse(MemorySegment.ofArray(input));
@@ -41,7 +43,8 @@ class IdentifyParseFuzzTest {
     }
 
     @FuzzTest(maxDuration = "30s")
-    void namespace(byte[] input) {
+    void namespace(FuzzedDataProvider data) {
+        byte[] input = data.consumeRemainingAsBytes(); // the raw input: what the device wrote
         NamespaceInfo ns;
         try {
             ns = NamespaceInfo.parse(1, MemorySegment.ofArray(input));

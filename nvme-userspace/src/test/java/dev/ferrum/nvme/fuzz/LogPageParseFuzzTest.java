@@ -1,5 +1,6 @@
 package dev.ferrum.nvme.fuzz;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.ferrum.nvme.ErrorLogEntry;
 import dev.ferrum.nvme.SmartLog;
@@ -13,7 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LogPageParseFuzzTest {
 
     @FuzzTest(maxDuration = "30s")
-    void smartLog(byte[] input) {
+    void smartLog(FuzzedDataProvider data) {
+        byte[] input = data.consumeRemainingAsBytes(); // the raw input: what the device wrote
         SmartLog log;
         try {
             log = SmartLog.parse(MemorySegment.ofArray(input));
@@ -31,7 +33,8 @@ class LogPageParseFuzzTest {
     }
 
     @FuzzTest(maxDuration = "30s")
-    void errorLog(byte[] input) {
+    void errorLog(FuzzedDataProvider data) {
+        byte[] input = data.consumeRemainingAsBytes(); // the raw input: what the device wrote
         List<ErrorLogEntry> entries;
         try {
             entries = ErrorLogEntry.parse(MemorySegment.ofArray(input));
