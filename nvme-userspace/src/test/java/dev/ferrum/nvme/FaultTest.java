@@ -101,7 +101,10 @@ class FaultTest {
             int[][] seen = submitWrites(t, qp, buf, 8, 0);
             drain(qp);
             hang.cancel();
-            assertEquals(2, t.mock.adminCommandsReceived(Nvme.NVME_ADMIN_ABORT()), "never more than ACL aborts");
+            // The driver sends ACL = 2 Aborts, then resets; whether the controller fetched the second before the
+            // reset disabled it is a race, so the count is 1 or 2, never more.
+            long aborts = t.mock.adminCommandsReceived(Nvme.NVME_ADMIN_ABORT());
+            assertTrue(aborts >= 1 && aborts <= 2, "never more than ACL aborts: " + aborts);
             assertEquals(1, t.ctrl.resetCount());
             for (int i = 0; i < 8; i++) {
                 assertEquals(1, seen[i][0]);
