@@ -24,11 +24,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (command IDs, SQ head and ID, phase and status), between rounds of submissions, and the driver must
  * <ul>
  *   <li>throw nothing: a bad entry is reported through {@link Queue.Sink#deviceFault} and stops reaping;</li>
- *   <li>complete only commands that are outstanding, each exactly once per submission;</li>
+ *   <li>complete only commands that are outstanding, each exactly once per submission, and only through an entry
+ *       that names the command ID exactly as submitted;</li>
+ *   <li>never let a stale entry (written before the command was submitted) that repeats the command ID of an
+ *       earlier, completed command in the same slot complete the command that reused the slot;</li>
  *   <li>never report more completions than asked for, and write only in-range CQ head doorbells.</li>
  * </ul>
- * After a device fault the harness does what {@code IoQueuePair} does after the reset it asks for: rewinds the
- * rings and resubmits every outstanding command.
+ * Each round writes completion entries first, then submits, then reaps, so an entry's round tells whether it was
+ * written before or after a command's submission. Plausible entries reuse the command IDs issued so far, old ones
+ * included: that is how a duplicate or stale completion looks. After a device fault the harness does what
+ * {@code IoQueuePair} does after the reset it asks for: rewinds the rings and resubmits every outstanding command.
  */
 class QueueReapFuzzTest {
     private static final MemorySegment REGS = Arena.global().allocate(0x2000, 4096);
@@ -53,6 +58,17 @@ class QueueReapFuzzTest {
         /** Submissions per command ID not yet completed (0 or 1). */
         private final int[] pending;
         private final long cqDoorbell;
+        /** The round each ring entry was written in (-1: not since the last reset). */
+        private final int[] writtenRound;
+        /** The round each slot's current command was submitted in. */
+        private final int[] submittedRound;
+        /** Command IDs of each slot's completed commands. */
+        private final List<java.util.Set<Integer>> completedIds = new ArrayList<>();
+        /** Every command ID issued so far: what plausible entries name. */
+        private final List<Integer> issued = new ArrayList<>();
+        private int round;
+        /** The harness's own idea of the CQ head: the entry the next completion comes from. */
+        private int head;
         private int completedThisReap;
         private boolean faulted;
 
@@ -61,13 +77,19 @@ class QueueReapFuzzTest {
             this.cq = cq;
             this.pending = new int[q.capacity()];
             this.cqDoorbell = NvmeRegs.cqHeadDoorbell(q.qid, 0);
+            this.writtenRound = new int[q.entries];
+            this.submittedRound = new int[q.capacity()];
+            java.util.Arrays.fill(writtenRound, -1);
+            for (int i = 0; i < q.capacity(); i++) {
+                completedIds.add(new java.util.HashSet<>());
+            }
         }
 
         void run(FuzzedDataProvider data) {
             int rounds = data.consumeInt(1, 8);
-            for (int round = 0; round < rounds && data.remainingBytes() > 0; round++) {
-                submit(data.consumeInt(0, q.capacity() - q.outstanding()));
+            for (round = 0; round < rounds && data.remainingBytes() > 0; round++) {
                 writeCompletions(data);
+                submit(data.consumeInt(0, q.capacity() - q.outstanding()));
                 int max = data.consumeInt(0, 2 * q.entries);
                 completedThisReap = 0;
                 faulted = false;
@@ -95,6 +117,8 @@ class QueueReapFuzzTest {
                 assertNotNull(r, "a slot is free");
                 assertEquals(0, pending[r.cid], "allocated a slot that is outstanding: cid " + r.cid);
                 pending[r.cid] = 1;
+                submittedRound[r.cid] = round;
+                issued.add(r.commandId);
                 r.command(1, 1, 0x2000_0000L, 0, r.cid, 0, 0, 0, 0, 0);
                 q.submit(r);
             }
@@ -107,13 +131,16 @@ class QueueReapFuzzTest {
             int start = data.consumeInt(0, q.entries - 1);
             boolean raw = data.consumeBoolean();
             for (int i = 0; i < count && data.remainingBytes() > 0; i++) {
-                long base = (long) ((start + i) % q.entries) * Cqe.SIZE;
+                int pos = (start + i) % q.entries;
+                long base = (long) pos * Cqe.SIZE;
+                writtenRound[pos] = round;
                 if (raw) {
                     byte[] b = data.consumeBytes((int) Cqe.SIZE);
                     MemorySegment.copy(MemorySegment.ofArray(b), 0, cq, base, b.length);
                     continue;
                 }
-                int cid = data.consumeBoolean() ? data.consumeInt(0, q.capacity() - 1) : data.consumeInt();
+                int cid = data.consumeBoolean() && !issued.isEmpty() ? data.pickValue(issued)
+                        : data.consumeBoolean() ? data.consumeInt(0, q.capacity() - 1) : data.consumeInt();
                 int sqHead = data.consumeBoolean() ? data.consumeInt(0, q.entries - 1) : data.consumeInt(0, 0xffff);
                 int sqId = data.consumeBoolean() ? q.qid : data.consumeInt(0, 0xffff);
                 int status = data.consumeInt(0, 0xffff);
@@ -130,6 +157,14 @@ class QueueReapFuzzTest {
             assertEquals(1, pending[r.cid], "completion of command " + r.cid + ", which is not outstanding");
             assertTrue(r.state != Request.FREE, "reap delivered a free slot");
             assertEquals(0, status & 1, "the phase bit is not part of the status");
+            int named = cq.get(ValueLayout.JAVA_INT, (long) head * Cqe.SIZE + 12) & 0xffff;
+            assertEquals(r.commandId, named, "the entry completing command " + r.cid + " names command ID " + named);
+            if (writtenRound[head] >= 0 && writtenRound[head] <= submittedRound[r.cid]) {
+                assertFalse(completedIds.get(r.cid).contains(named), "an entry written before command ID " + named
+                        + " was submitted, repeating an earlier completed command's ID, completed it");
+            }
+            completedIds.get(r.cid).add(r.commandId);
+            head = (head + 1) % q.entries;
             pending[r.cid] = 0;
             completedThisReap++;
             q.free(r);
@@ -151,6 +186,8 @@ class QueueReapFuzzTest {
                 }
             }
             q.resetRings();
+            java.util.Arrays.fill(writtenRound, -1);
+            head = 0;
             for (Request r : outstanding) {
                 q.submit(r);
             }
