@@ -71,9 +71,9 @@ class StressTest {
             Faults faults = new Faults(t, seed, end, problems);
             Thread faultThread = Thread.ofPlatform().name("stress-faults").start(faults);
             for (Thread th : threads) {
-                join(th, problems);
+                join(th, end, problems);
             }
-            join(faultThread, problems);
+            join(faultThread, end, problems);
             t.mock.clearFaultRules();
             assertTrue(problems.isEmpty(), "seed " + seed + ": " + problems.size() + " problem(s):\n"
                     + String.join("\n", problems.stream().limit(20).toList()));
@@ -108,8 +108,9 @@ class StressTest {
         }
     }
 
-    private static void join(Thread th, ConcurrentLinkedQueue<String> problems) throws InterruptedException {
-        th.join(TimeUnit.NANOSECONDS.toMillis(HANG_NANOS) * 2);
+    /** Waits for {@code th} until the traffic's end plus the hang allowance; a thread still running then hung. */
+    private static void join(Thread th, long end, ConcurrentLinkedQueue<String> problems) throws InterruptedException {
+        th.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime() + 2 * HANG_NANOS)));
         if (th.isAlive()) {
             StringBuilder stack = new StringBuilder();
             for (StackTraceElement e : th.getStackTrace()) {
