@@ -11,13 +11,15 @@ import java.lang.foreign.ValueLayout;
 
 import static dev.ferrum.nvme.mock.NvmeTestHost.LE_INT;
 import static dev.ferrum.nvme.mock.NvmeTestHost.LE_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Fuzzes the mock controller's command decoder and execution: fuzzed 64-byte submission entries, on the admin
  * queue and an I/O queue, through a stepped {@link MockNvmeController}. The model must never throw out of
  * {@code process()} (a stepped model's {@code step()} would rethrow it), may touch host memory only through its
- * mock IOMMU (which refuses and records every access outside a live mapping), and must stay usable: after the
+ * mock IOMMU (which refuses and records every access outside a live mapping), must not write into mapped memory
+ * that no command named (a canary page mapped right after the data buffer), and must stay usable: after the
  * garbage, a disable/enable cycle brings it back and a plain read succeeds.
  *
  * <p>Half of the pointer fields are replaced by addresses inside a real data buffer, so that fuzzing gets past the
@@ -32,6 +34,10 @@ class MockCommandFuzzTest {
                 .maxIoQueuePairs(2).mdts(2).build())) {
             Queue io = h.createIoQueues(1, 8, -1);
             DmaBuffer buffer = h.pool.allocate(DATA_PAGES * 4096L);
+            // Mapped right after the data buffer (IOVAs are handed out in order) and named by no command: an
+            // overrun past the end of a transfer or a PRP list lands here.
+            DmaBuffer canary = h.pool.allocate(4096);
+            canary.segment().fill((byte) 0xc5);
             int commands = data.consumeInt(1, 12);
             for (int i = 0; i < commands && data.remainingBytes() > 0; i++) {
                 Queue q = data.consumeBoolean() ? h.admin : io;
@@ -58,6 +64,8 @@ class MockCommandFuzzTest {
                 h.ctrl.stepUntilIdle(10_000);
             }
             buffer.segment(); // still alive, still ours
+            assertEquals(-1, canary.segment().mismatch(MemorySegment.ofArray(new byte[4096]).fill((byte) 0xc5)),
+                    "the controller wrote into memory no command named");
             recovers(h);
         }
     }
