@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,6 +63,8 @@ public final class DmaPool implements AutoCloseable {
     private final long pageSize;
     /** Live buffers, each with its entry in the JVM-wide leak registry. */
     private final Map<DmaBuffer, LiveResources.Registration> live = new ConcurrentHashMap<>();
+    /** Closed buffers whose memory is kept because unmapping them failed; {@link #close()} tries again. */
+    private final Set<DmaBuffer> kept = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private volatile boolean warnedHugeFallback;
     private volatile boolean warnedUnlocked;
@@ -190,6 +193,7 @@ public final class DmaPool implements AutoCloseable {
         } catch (RuntimeException e) {
             // The device might still reach the memory: freeing it would let the device write into whatever reuses
             // it. Keep it allocated (a leak, counted as live) and say so.
+            kept.add(buffer);
             throw new IllegalStateException("could not unmap " + buffer + " from " + addressSpace.describe()
                     + "; its memory is kept allocated so the device cannot write into reused memory", e);
         }
@@ -253,8 +257,8 @@ public final class DmaPool implements AutoCloseable {
             try {
                 if (b.isAlive()) {
                     b.close();
-                } else {
-                    b.retryRelease(); // closed, but kept: its unmap failed
+                } else if (kept.remove(b)) {
+                    b.retryRelease(); // closed, but kept because its unmap failed: exactly one thread retries it
                 }
             } catch (IllegalStateException | WrongThreadException e) {
                 if (live.containsKey(b)) {
