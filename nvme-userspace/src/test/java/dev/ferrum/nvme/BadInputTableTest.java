@@ -64,6 +64,17 @@ class BadInputTableTest {
         t.close();
     }
 
+    @Test
+    void aMessageThatNoLongerMatchesTheReadmeFailsAndPrintsTheRow() {
+        ReadmeTable table = new ReadmeTable();
+        table.row("short buffer", "16 blocks of 512 B into a 4 KiB buffer",
+                new IllegalArgumentException("a reworded message"));
+        AssertionError e = assertThrows(AssertionError.class, table::verify);
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(
+                "| short buffer | 16 blocks of 512 B into a 4 KiB buffer | `` IllegalArgumentException: a reworded "
+                        + "message `` |"), e.getMessage());
+    }
+
     /** A PCI function that is not an NVMe controller. */
     private static final class NotNvme extends DeviceModel {
         NotNvme() {
