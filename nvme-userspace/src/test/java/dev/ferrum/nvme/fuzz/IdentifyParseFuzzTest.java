@@ -4,6 +4,7 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.ferrum.nvme.ControllerInfo;
 import dev.ferrum.nvme.NamespaceInfo;
+import dev.ferrum.testsupport.ParserContract;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;

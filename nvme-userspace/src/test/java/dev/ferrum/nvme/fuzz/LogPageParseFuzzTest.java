@@ -4,6 +4,7 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.ferrum.nvme.ErrorLogEntry;
 import dev.ferrum.nvme.SmartLog;
+import dev.ferrum.testsupport.ParserContract;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
