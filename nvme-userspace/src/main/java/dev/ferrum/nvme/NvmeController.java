@@ -389,7 +389,11 @@ public final class NvmeController implements AutoCloseable {
                 0, null, fid & 0xff, 0, 0);
     }
 
-    /** Set Features for {@code fid} with CDW11 {@code value}; {@return DW0 of the completion} */
+    /**
+     * Set Features for {@code fid} with CDW11 {@code value}.
+     *
+     * @return DW0 of the completion
+     */
     public int setFeature(int fid, int value) {
         requireLive();
         return adminCommand("Set Features (FID 0x" + Integer.toHexString(fid) + ")", Nvme.NVME_ADMIN_SET_FEATURES(),
