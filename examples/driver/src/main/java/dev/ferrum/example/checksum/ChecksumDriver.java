@@ -57,13 +57,15 @@ public final class ChecksumDriver implements PciDriver {
     }
     // @end
 
-    // @start region="probe-remove"
+    // @start region="driver-probe"
     @Override
     public void probe(PciDevice device, DeviceId id) {
         // If this throws, the bus releases whatever the device acquired (BAR, DMA memory, MSI-X).
         engines.put(device.address(), ChecksumEngine.probe(device, statusTimeout));
     }
+    // @end
 
+    // @start region="driver-remove"
     @Override
     public void remove(PciDevice device) {
         ChecksumEngine engine = engines.remove(device.address());

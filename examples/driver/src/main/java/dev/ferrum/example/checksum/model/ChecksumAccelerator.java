@@ -139,6 +139,7 @@ public final class ChecksumAccelerator extends DeviceModel {
         stalled = stall;
     }
 
+    // @start region="model-process"
     @Override
     protected boolean process() {
         MemorySegment regs = bar(0);
@@ -184,6 +185,7 @@ public final class ChecksumAccelerator extends DeviceModel {
         }
         return true;
     }
+    // @end
 
     /** {@code CTRL.EN} went from 0 to 1: take the ring configuration. */
     private boolean start(MemorySegment regs) {
@@ -202,6 +204,7 @@ public final class ChecksumAccelerator extends DeviceModel {
         return true;
     }
 
+    // @start region="model-execute"
     /** Runs one descriptor; throws {@link IommuFaultException} if the descriptor itself cannot be reached. */
     private void execute(MemorySegment regs, long descriptor) {
         long address = dma().readLong(descriptor + DESC_ADDRESS);
@@ -232,6 +235,7 @@ public final class ChecksumAccelerator extends DeviceModel {
         dma().writeInt(descriptor + DESC_RESULT, result);
         dma().writeInt(descriptor + DESC_STATUS, DONE | code); // release: the result is visible first
     }
+    // @end
 
     private boolean halt(MemorySegment regs, int ctrl, int error) {
         running = false;
