@@ -35,16 +35,7 @@ import java.util.function.Consumer;
  * queue pairs, timeouts, reset and recovery, and clean shutdown. Created by {@link NvmeDriver} when it probes a
  * PCI function, or directly with {@link #attach(PciBus, PciAddress, NvmeOptions)}.
  *
- * {@snippet :
- * try (PciBus bus = PciBus.open(backend);
- *      NvmeController ctrl = NvmeController.attach(bus, PciAddress.parse("0000:01:00.0"), NvmeOptions.defaults());
- *      IoQueuePair qp = ctrl.createQueuePair()) {
- *     Namespace ns = ctrl.namespace(1);
- *     try (DmaBuffer buf = ctrl.dmaPool().allocate(4096)) {
- *         qp.read(ns, 0, 4096 / ns.blockSize(), buf);
- *     }
- * }
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.NvmeExamplesTest region=attach}
  *
  * <p>Bring-up (NVMe 1.4, section 7.6.1): read {@code CAP}; disable ({@code CC.EN = 0}, wait {@code CSTS.RDY = 0}
  * within {@code CAP.TO}); program {@code AQA}/{@code ASQ}/{@code ACQ}; enable with 64/16-byte entries and 4 KiB pages;

@@ -1,16 +1,12 @@
 package dev.ferrum.example;
 
+import dev.ferrum.example.Poms.Pom;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,69 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ArtifactsTest {
     private static final Path ROOT = GuideSnippetsTest.ROOT;
 
-    /**
-     * A pom, or part of one, as text without comments. Ferrum's poms are plain enough to read with patterns (and
-     * the tests' module, running patched into dev.ferrum.example, does not read java.xml).
-     */
-    private record Pom(String xml) {
-        static Pom of(Path file) throws IOException {
-            return new Pom(Files.readString(file).replaceAll("(?s)<!--.*?-->", ""));
-        }
-
-        /** {@return the elements {@code name} directly or indirectly inside this one, in order} */
-        List<Pom> all(String name) {
-            List<Pom> out = new ArrayList<>();
-            Matcher m = Pattern.compile("(?s)<" + name + ">(.*?)</" + name + ">").matcher(xml);
-            while (m.find()) {
-                out.add(new Pom(m.group(1)));
-            }
-            return out;
-        }
-
-        Optional<Pom> child(String name) {
-            List<Pom> a = all(name);
-            return a.isEmpty() ? Optional.empty() : Optional.of(a.getFirst());
-        }
-
-        /** {@return the text of element {@code name} outside nested {@code parent}/{@code dependencies}, or ""} */
-        String text(String name) {
-            String top = xml.replaceAll("(?s)<(parent|dependencyManagement|dependencies|build|modules)>.*?</\\1>", "");
-            Matcher m = Pattern.compile("(?s)<" + Pattern.quote(name) + ">(.*?)</" + Pattern.quote(name) + ">")
-                    .matcher(top);
-            return m.find() ? m.group(1).strip() : "";
-        }
-    }
-
-    /** {@return the artifact IDs of group dev.ferrum in a pom's dependencyManagement, with their versions} */
-    private static TreeSet<String> managedFerrumArtifacts(Pom pom) {
-        TreeSet<String> out = new TreeSet<>();
-        for (Pom dep : pom.child("dependencyManagement").orElseThrow().all("dependency")) {
-            if (dep.text("groupId").equals("dev.ferrum")) {
-                out.add(dep.text("artifactId") + ":" + dep.text("version"));
-            }
-        }
-        return out;
-    }
-
-    private static List<String> modules(Pom root) {
-        return root.child("modules").orElseThrow().all("module").stream().map(m -> m.xml().strip()).toList();
-    }
-
-    /** {@return the library modules: those of the root pom that are installed with sources and javadoc} */
-    private static TreeSet<String> libraryArtifacts() throws IOException {
-        TreeSet<String> out = new TreeSet<>();
-        for (String module : modules(Pom.of(ROOT.resolve("pom.xml")))) {
-            Pom pom = Pom.of(ROOT.resolve(module).resolve("pom.xml"));
-            Pom properties = pom.child("properties").orElse(new Pom(""));
-            if (!pom.text("packaging").equals("pom")
-                    && !properties.text("maven.javadoc.skip").equals("true")
-                    && !properties.text("maven.install.skip").equals("true")) {
-                out.add(pom.text("artifactId") + ":${project.version}");
-            }
-        }
-        return out;
-    }
-
     @Test
     void theBomHasTheProjectVersionAndNamesEveryLibraryArtifact() throws IOException {
         Pom root = Pom.of(ROOT.resolve("pom.xml"));
@@ -94,13 +27,13 @@ class ArtifactsTest {
         assertEquals("pom", bom.text("packaging"));
         assertEquals(root.text("version"), bom.text("version"), "bom/pom.xml's version must be the project's");
         assertTrue(bom.child("parent").isEmpty(), "the BOM must not inherit ferrum-parent's dependencyManagement");
-        TreeSet<String> libraries = libraryArtifacts();
+        TreeSet<String> libraries = Poms.libraryArtifacts();
         assertEquals(new TreeSet<>(List.of("ferrum-agx:${project.version}", "ferrum-driver-api:${project.version}",
                 "ferrum-memory:${project.version}", "ferrum-native:${project.version}",
                 "ferrum-nvme:${project.version}")), libraries, "the library modules of the root pom");
-        assertEquals(libraries, managedFerrumArtifacts(bom), "the BOM's dependencyManagement");
-        assertEquals(libraries, managedFerrumArtifacts(root), "the root pom's dependencyManagement");
-        assertTrue(modules(root).contains("bom"), "the BOM is built and installed");
+        assertEquals(libraries, Poms.managedFerrumArtifacts(bom), "the BOM's dependencyManagement");
+        assertEquals(libraries, Poms.managedFerrumArtifacts(root), "the root pom's dependencyManagement");
+        assertTrue(Poms.modules(root).contains("bom"), "the BOM is built and installed");
     }
 
     @Test
@@ -121,7 +54,7 @@ class ArtifactsTest {
                 assertEquals("", dep.text("version"), "the BOM gives the version of " + dep.text("artifactId"));
             }
         }
-        assertFalse(modules(Pom.of(ROOT.resolve("pom.xml"))).contains("examples/consumer"),
+        assertFalse(Poms.modules(Pom.of(ROOT.resolve("pom.xml"))).contains("examples/consumer"),
                 "the consumer is not part of the reactor: it builds against installed artifacts");
     }
 }
