@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
 /**
@@ -108,6 +109,7 @@ public final class ChecksumAccelerator extends DeviceModel {
     private volatile int corruptAddresses;
     private volatile boolean ignoreDisable;
     private volatile boolean stalled;
+    private final ReentrantLock passLock = new ReentrantLock();
 
     /** A CSUM-1 with its standard configuration: BAR0 of 4 KiB, one MSI-X vector. */
     public ChecksumAccelerator() {
@@ -134,15 +136,33 @@ public final class ChecksumAccelerator extends DeviceModel {
         ignoreDisable = ignore;
     }
 
-    /** Whether the device stalls: it takes no new descriptors (it still obeys {@code CTRL}), as a busy one would. */
+    /**
+     * Whether the device stalls: it takes no new descriptors (it still obeys {@code CTRL}), as a busy one would.
+     * Returns after a pass of the device that was under way has ended, so no descriptor submitted afterwards is
+     * taken while stalled.
+     */
     public void stall(boolean stall) {
-        stalled = stall;
+        passLock.lock();
+        try {
+            stalled = stall;
+        } finally {
+            passLock.unlock();
+        }
     }
 
     // @start region="model-process"
     @Override
     protected boolean process() {
-        MemorySegment regs = bar(0);
+        passLock.lock(); // only for stall(): a test's stall takes effect between two passes
+        try {
+            return pass(bar(0));
+        } finally {
+            passLock.unlock();
+        }
+    }
+
+    /** One pass: look at the registers, take the ring or new descriptors, or stop. */
+    private boolean pass(MemorySegment regs) {
         int ctrl = (int) INT.getAcquire(regs, CTRL);
         int status = (int) INT.getAcquire(regs, STATUS);
         if ((ctrl & CTRL_EN) == 0 && !(ignoreDisable && running)) {
