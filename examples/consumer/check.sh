@@ -16,9 +16,16 @@ MVN=(mvn -B -q -Dstyle.color=never "${EXTRA[@]}")
 
 version=$(sed -n '0,/<version>/s|.*<version>\(.*\)</version>.*|\1|p' "$ROOT/bom/pom.xml")
 [ -n "$version" ] || die "cannot read the version from $ROOT/bom/pom.xml"
-repo=$("${MVN[@]}" -f "$HERE/pom.xml" help:evaluate -Dexpression=settings.localRepository -DforceStdout \
-  | sed 's/\x1b\[[0-9;]*m//g' | tail -1) || die "mvn help:evaluate failed"
-[ -d "$repo" ] || die "the local repository '$repo' (settings.localRepository) is not a directory"
+say "building examples/consumer against the installed ferrum $version ..."
+rm -rf "$HERE/target"
+"${MVN[@]}" -f "$HERE/pom.xml" -Dferrum.version="$version" package dependency:build-classpath \
+  -Dmdep.outputFile=target/classpath.txt -DincludeScope=runtime \
+  || die "the consumer project did not build: is ferrum $version installed? (mvn -B -q install -DskipTests in $ROOT)"
+
+# The local repository, from where Maven found ferrum-nvme; every library must be there with sources and javadoc.
+nvme_jar=$(tr ':' '\n' < "$HERE/target/classpath.txt" | grep "/dev/ferrum/ferrum-nvme/$version/" | head -1)
+[ -n "$nvme_jar" ] || die "ferrum-nvme $version is not on the consumer's class path ($HERE/target/classpath.txt)"
+repo=${nvme_jar%%/dev/ferrum/ferrum-nvme/*}
 missing=()
 for artifact in ferrum-native ferrum-memory ferrum-driver-api ferrum-nvme; do
   dir="$repo/dev/ferrum/$artifact/$version"
@@ -29,11 +36,6 @@ done
 [ -s "$repo/dev/ferrum/ferrum-bom/$version/ferrum-bom-$version.pom" ] || missing+=("ferrum-bom $version")
 [ ${#missing[@]} -eq 0 ] || die "not installed (run mvn -B -q install -DskipTests in $ROOT first):
 $(printf '  %s\n' "${missing[@]}")"
-
-say "building examples/consumer against the installed ferrum $version ..."
-rm -rf "$HERE/target"
-"${MVN[@]}" -f "$HERE/pom.xml" -Dferrum.version="$version" package dependency:build-classpath \
-  -Dmdep.outputFile=target/classpath.txt -DincludeScope=runtime || die "the consumer project did not build"
 say "running it on the module path ..."
 "${JAVA_HOME:?set JAVA_HOME to a JDK 25}/bin/java" --enable-native-access=dev.ferrum.sys,dev.ferrum.memory,dev.ferrum.driver,dev.ferrum.nvme \
   -p "$HERE/target/classes:$(cat "$HERE/target/classpath.txt")" \
