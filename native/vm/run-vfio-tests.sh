@@ -2,9 +2,11 @@
 # run-vfio-tests.sh: runs every JUnit test tagged `vfio` of the project inside the Ferrum test VM, where
 # QEMU's emulated NVMe controller is bound to vfio-pci behind an emulated IOMMU. See native/vm/README.md.
 #
-# Usage: native/vm/run-vfio-tests.sh [--timeout SECS] [--keep-log FILE] [--verbose] [-- LAUNCHER-ARGS...]
+# Usage: native/vm/run-vfio-tests.sh [--timeout SECS] [--keep-log FILE] [--verbose] [--host] [-- LAUNCHER-ARGS...]
 #   LAUNCHER-ARGS go to the JUnit console launcher, e.g. --include-classname='.*VfioVmEnvironmentTest'.
-# Environment: FERRUM_VM_JAVA_OPTS = extra JVM options for the test JVM in the guest.
+#   --host: run the same test JVM on this machine instead of in the VM, against the real device named by
+#   FERRUM_VFIO_BDF (and FERRUM_VFIO_GROUP) bound to vfio-pci: ./ferrum vfio-test --pci BDF, docs/vfio-box.md.
+# Environment: FERRUM_VM_JAVA_OPTS = extra JVM options for the test JVM.
 # Exit status: 0 when at least one test ran and none failed; non-zero otherwise.
 set -euo pipefail
 
@@ -24,13 +26,15 @@ say() { echo "run-vfio-tests: $*" >&2; }
 
 VM_OPTS=(--timeout 900)
 LAUNCHER_ARGS=()
+HOST=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) VM_OPTS+=(--timeout "${2:?--timeout needs SECS}"); shift 2 ;;
     --keep-log) VM_OPTS+=(--keep-log "${2:?--keep-log needs FILE}"); shift 2 ;;
     --verbose) VM_OPTS+=(--verbose); shift ;;
     --) shift; LAUNCHER_ARGS=("$@"); break ;;
-    -h|--help) sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --host) HOST=1; shift ;;
+    -h|--help) sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -39,7 +43,11 @@ cd "$ROOT"
 JAVA_HOME=$("$FERRUM_VM" jdk) || exit 1
 export JAVA_HOME
 command -v mvn >/dev/null || die "Maven (mvn) is not installed: apt-get install maven"
-"$FERRUM_VM" install >/dev/null # the packages first: in CI a missing package fails here, before the build
+if [ $HOST -eq 0 ]; then
+  "$FERRUM_VM" install >/dev/null # the packages first: in CI a missing package fails here, before the build
+else
+  [ -n "${FERRUM_VFIO_BDF:-}" ] || die "--host needs FERRUM_VFIO_BDF, the device under test (./ferrum vfio-test --pci BDF sets it)"
+fi
 
 # JUnit Platform version matching the project's Jupiter version (5.x.y -> 1.x.y; 6 and later share it).
 jupiter=$(sed -n 's|.*<junit.version>\(.*\)</junit.version>.*|\1|p' pom.xml | head -1)
@@ -81,16 +89,22 @@ cp_string=$(printf '%s\n' "${classpath[@]}" | awk 'NF && !seen[$0]++' | paste -s
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-say "running the tests tagged vfio in the VM (reports in $OUT) ..."
+TEST_JVM=("$JAVA_HOME/bin/java" "${ARGLINE[@]}" "${VM_JVM_FLAGS[@]}" "${EXTRA_JVM[@]}" -cp "$cp_string"
+  org.junit.platform.console.ConsoleLauncher execute
+  --disable-banner --disable-ansi-colors --details=tree
+  --config=junit.jupiter.extensions.autodetection.enabled=true
+  "${scan[@]}" --include-tag=vfio --fail-if-no-tests
+  --reports-dir="$OUT/reports" "${LAUNCHER_ARGS[@]}")
 t1=$SECONDS
 set +e
-"$FERRUM_VM" run "${VM_OPTS[@]}" --out "$OUT" -- \
-  "$JAVA_HOME/bin/java" "${ARGLINE[@]}" "${VM_JVM_FLAGS[@]}" "${EXTRA_JVM[@]}" -cp "$cp_string" \
-  org.junit.platform.console.ConsoleLauncher execute \
-  --disable-banner --disable-ansi-colors --details=tree \
-  --config=junit.jupiter.extensions.autodetection.enabled=true \
-  "${scan[@]}" --include-tag=vfio --fail-if-no-tests \
-  --reports-dir="$OUT/reports" "${LAUNCHER_ARGS[@]}"
+if [ $HOST -eq 1 ]; then
+  say "running the tests tagged vfio on this machine against $FERRUM_VFIO_BDF (reports in $OUT) ..."
+  mkdir -p "$OUT/out"
+  FERRUM_VM_OUT="$OUT/out" "${TEST_JVM[@]}"
+else
+  say "running the tests tagged vfio in the VM (reports in $OUT) ..."
+  "$FERRUM_VM" run "${VM_OPTS[@]}" --out "$OUT" -- "${TEST_JVM[@]}"
+fi
 guest_rc=$?
 set -e
 t_vm=$((SECONDS - t1))
@@ -99,14 +113,15 @@ t_vm=$((SECONDS - t1))
 report=$OUT/reports/TEST-junit-jupiter.xml
 attr() { sed -n "s/.*<testsuite [^>]*\b$1=\"\([0-9]*\)\".*/\1/p" "$report" | head -1; }
 if [ ! -s "$report" ]; then
-  say "FAILED: no test report ($report): the tests did not run to the end (guest status $guest_rc)"
+  say "FAILED: no test report ($report): the tests did not run to the end (status $guest_rc)"
   exit $(( guest_rc == 0 ? 1 : guest_rc ))
 fi
 tests=$(attr tests) failures=$(attr failures) errors=$(attr errors) skipped=$(attr skipped)
-summary="${tests:-?} tests, ${failures:-?} failed, ${errors:-?} errors, ${skipped:-?} skipped; build ${t_build} s, VM ${t_vm} s"
+where=$([ $HOST -eq 1 ] && echo "on this machine" || echo "VM")
+summary="${tests:-?} tests, ${failures:-?} failed, ${errors:-?} errors, ${skipped:-?} skipped; build ${t_build} s, $where ${t_vm} s"
 if [ "$guest_rc" -ne 0 ] || [ "${failures:-1}" -ne 0 ] || [ "${errors:-1}" -ne 0 ] \
   || [ $(( ${tests:-0} - ${skipped:-0} )) -le 0 ]; then
-  say "VFIO tests FAILED: $summary (guest status $guest_rc; report $report)"
+  say "VFIO tests FAILED: $summary (status $guest_rc; report $report)"
   exit $(( guest_rc == 0 ? 1 : guest_rc ))
 fi
 say "VFIO tests passed: $summary"

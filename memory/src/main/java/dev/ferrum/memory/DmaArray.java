@@ -8,6 +8,8 @@ import java.util.Objects;
  * A DMA buffer holding {@code length} elements of one layout (descriptor rings, queue entries): index-checked
  * element offsets and device addresses. The counterpart of the kernel's {@code CoherentAllocation<T>}.
  *
+ * {@snippet class=dev.ferrum.example.javadoc.MemoryExamplesTest region=dma-array}
+ *
  * <p>Invariants: element {@code i} occupies {@code [i * stride, i * stride + layout.byteSize())} of the buffer,
  * where {@code stride} is the layout's size rounded up to its alignment; every index is checked against
  * {@code length}.

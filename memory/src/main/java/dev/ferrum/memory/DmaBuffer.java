@@ -11,6 +11,8 @@ import java.util.Objects;
  * first byte ({@link #deviceAddress()}), allocated by a {@link DmaPool}. The counterpart of the kernel's
  * {@code CoherentAllocation}.
  *
+ * {@snippet class=dev.ferrum.example.javadoc.MemoryExamplesTest region=dma-buffer}
+ *
  * <p>Life cycle. A buffer is alive from allocation until {@link #close()}. Closing unmaps it from the device's
  * address space first, then frees the memory; every later CPU access throws {@link IllegalStateException} (the
  * segment's arena is closed), and the device can no longer reach it. While the device may still read or write the

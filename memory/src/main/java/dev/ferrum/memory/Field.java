@@ -6,14 +6,8 @@ import java.util.Objects;
  * A named bit field of a register: bits {@code [lsb, lsb + width)}, in the spirit of the kernel's
  * {@code register!} macro. Values are unsigned.
  *
- * {@snippet :
- * Register32 CC = Register32.at(0x14, "CC");
- * Field CC_EN = CC.field("EN", 0, 1);
- * Field CC_MPS = CC.field("MPS", 7, 4);
- * int cc = CC_MPS.with(CC_EN.with(0, 1), 0);   // build a value
- * CC.write(bar, cc);
- * boolean enabled = CC_EN.isSet(CC.read(bar)); // test a bit
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.MemoryExamplesTest region=register-definitions}
+ * {@snippet class=dev.ferrum.example.javadoc.MemoryExamplesTest region=register-access}
  *
  * <p>Invariants: {@code 0 <= lsb}, {@code 1 <= width}, {@code lsb + width <= } the register's width;
  * {@link #with} never changes bits outside the field and refuses values that do not fit.

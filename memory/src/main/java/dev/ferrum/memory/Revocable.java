@@ -15,11 +15,7 @@ import java.util.function.Function;
  * A value that can be revoked: after {@link #revoke()} no one can reach it any more, and revocation waits for
  * everyone who was using it to finish. The counterpart of the kernel's {@code Revocable<T>} (there backed by RCU).
  *
- * {@snippet :
- * try (var access = revocable.tryAccess().orElseThrow(() -> new IllegalStateException("device gone"))) {
- *     use(access.get());
- * }
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.MemoryExamplesTest region=revocable}
  *
  * <p>Invariants: once {@link #revoke()} has started, {@link #tryAccess()} returns empty; {@code revoke()} returns
  * only after every {@link Access} obtained before it was closed; the release action runs exactly once, after

@@ -116,7 +116,11 @@ public final class Syscalls {
         return PAGE_SIZE;
     }
 
-    /** {@code open(path, flags, mode)}; {@return the file descriptor} */
+    /**
+     * {@code open(path, flags, mode)}.
+     *
+     * @return the file descriptor
+     */
     public static int open(String path, int flags, int mode) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
@@ -251,12 +255,20 @@ public final class Syscalls {
         }
     }
 
-    /** {@code pread(fd, buf, buf.byteSize(), offset)}, retried on {@code EINTR}; {@return bytes read} */
+    /**
+     * {@code pread(fd, buf, buf.byteSize(), offset)}, retried on {@code EINTR}.
+     *
+     * @return bytes read
+     */
     public static long pread(int fd, MemorySegment buf, long offset, String what) {
         return positional(PREAD, "pread", fd, buf, offset, what);
     }
 
-    /** {@code pwrite(fd, buf, buf.byteSize(), offset)}, retried on {@code EINTR}; {@return bytes written} */
+    /**
+     * {@code pwrite(fd, buf, buf.byteSize(), offset)}, retried on {@code EINTR}.
+     *
+     * @return bytes written
+     */
     public static long pwrite(int fd, MemorySegment buf, long offset, String what) {
         return positional(PWRITE, "pwrite", fd, buf, offset, what);
     }
@@ -280,12 +292,20 @@ public final class Syscalls {
         }
     }
 
-    /** {@code read(fd, buf, buf.byteSize())}, retried on {@code EINTR}; {@return bytes read, or -1 on EAGAIN} */
+    /**
+     * {@code read(fd, buf, buf.byteSize())}, retried on {@code EINTR}.
+     *
+     * @return bytes read, or -1 on EAGAIN
+     */
     public static long read(int fd, MemorySegment buf, String what) {
         return stream(READ, "read", fd, buf, what);
     }
 
-    /** {@code write(fd, buf, buf.byteSize())}, retried on {@code EINTR}; {@return bytes written, or -1 on EAGAIN} */
+    /**
+     * {@code write(fd, buf, buf.byteSize())}, retried on {@code EINTR}.
+     *
+     * @return bytes written, or -1 on EAGAIN
+     */
     public static long write(int fd, MemorySegment buf, String what) {
         return stream(WRITE, "write", fd, buf, what);
     }
@@ -311,7 +331,11 @@ public final class Syscalls {
         }
     }
 
-    /** {@code eventfd(initval, flags)}; {@return the file descriptor} */
+    /**
+     * {@code eventfd(initval, flags)}.
+     *
+     * @return the file descriptor
+     */
     public static int eventfd(int initval, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);

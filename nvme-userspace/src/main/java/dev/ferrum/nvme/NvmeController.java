@@ -35,16 +35,7 @@ import java.util.function.Consumer;
  * queue pairs, timeouts, reset and recovery, and clean shutdown. Created by {@link NvmeDriver} when it probes a
  * PCI function, or directly with {@link #attach(PciBus, PciAddress, NvmeOptions)}.
  *
- * {@snippet :
- * try (PciBus bus = PciBus.open(backend);
- *      NvmeController ctrl = NvmeController.attach(bus, PciAddress.parse("0000:01:00.0"), NvmeOptions.defaults());
- *      IoQueuePair qp = ctrl.createQueuePair()) {
- *     Namespace ns = ctrl.namespace(1);
- *     try (DmaBuffer buf = ctrl.dmaPool().allocate(4096)) {
- *         qp.read(ns, 0, 4096 / ns.blockSize(), buf);
- *     }
- * }
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.NvmeExamplesTest region=attach}
  *
  * <p>Bring-up (NVMe 1.4, section 7.6.1): read {@code CAP}; disable ({@code CC.EN = 0}, wait {@code CSTS.RDY = 0}
  * within {@code CAP.TO}); program {@code AQA}/{@code ASQ}/{@code ACQ}; enable with 64/16-byte entries and 4 KiB pages;
@@ -386,7 +377,11 @@ public final class NvmeController implements AutoCloseable {
                 0, null, fid & 0xff, 0, 0);
     }
 
-    /** Set Features for {@code fid} with CDW11 {@code value}; {@return DW0 of the completion} */
+    /**
+     * Set Features for {@code fid} with CDW11 {@code value}.
+     *
+     * @return DW0 of the completion
+     */
     public int setFeature(int fid, int value) {
         requireLive();
         return adminCommand("Set Features (FID 0x" + Integer.toHexString(fid) + ")", Nvme.NVME_ADMIN_SET_FEATURES(),

@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * The PCI identity and layout of a mock device: IDs, class code, BARs, and the capabilities its config space
- * advertises (PCI Express with function-level reset, MSI-X). {@link #configSpace()} renders the config space a
+ * advertises (PCI Express with function-level reset, MSI-X). The mock bus renders from it the config space a
  * driver reads, built as real hardware lays it out: the standard header, a capability list at 0x40, and extended
  * capabilities at 0x100.
  *

@@ -121,7 +121,11 @@ public abstract class DeviceModel {
         }
     }
 
-    /** Steps until a step does nothing, at most {@code maxSteps} times; {@return the steps that did something} */
+    /**
+     * Steps until a step does nothing, at most {@code maxSteps} times.
+     *
+     * @return the steps that did something
+     */
     public final int stepUntilIdle(int maxSteps) {
         int n = 0;
         while (n < maxSteps && step()) {

@@ -16,12 +16,7 @@ import java.util.Objects;
  * An in-process PCI bus of {@link DeviceModel}s: the backend for CI, tests and the default demo. Drivers see its
  * functions through {@link dev.ferrum.driver.pci.PciBus} exactly as they see VFIO devices.
  *
- * {@snippet :
- * MockPciBus mock = new MockPciBus().add("0000:01:00.0", new MyDeviceModel());
- * try (PciBus bus = PciBus.open(mock)) {
- *     bus.register(new MyDriver());
- * }
- * }
+ * {@snippet class=dev.ferrum.example.checksum.ChecksumDriverTest region=usage}
  *
  * <p>Each function has its own {@link MockIommu}. Fault injection: {@link #surpriseRemove} (BARs revoked at once,
  * then the driver is removed), {@link #failConfigReads}, {@link #dropInterrupts}; device models inject their own

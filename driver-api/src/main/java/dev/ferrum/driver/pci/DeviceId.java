@@ -5,11 +5,7 @@ package dev.ferrum.driver.pci;
  * {@code struct pci_device_id}. A field equal to {@link #ANY} matches any value; the class code matches under
  * {@code classMask}.
  *
- * {@snippet :
- * List<DeviceId> ids = List.of(
- *         DeviceId.of(0x1b36, 0x0010),                         // QEMU NVMe
- *         DeviceId.ofClass(0x010802, 0xffffff));               // any NVMe controller
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.PciExamplesTest region=device-id}
  *
  * <p>Invariants: IDs are 16-bit values or {@link #ANY}; class code and mask are 24-bit.
  */

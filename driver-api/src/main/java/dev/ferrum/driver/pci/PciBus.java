@@ -18,12 +18,7 @@ import java.util.Optional;
  * driver probes it against every unbound function its ID table matches; unbinding calls {@code remove} and then
  * releases the binding's resources; a surprise removal revokes the device's BARs before {@code remove} runs.
  *
- * {@snippet :
- * try (PciBus bus = PciBus.open(backend)) {
- *     bus.register(new MyDriver());      // probes matching devices
- *     ...
- * }                                      // removes every driver, releases every resource, closes the backend
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.PciExamplesTest region=bus}
  *
  * <p>Invariants: a function is bound to at most one driver; {@code remove} is called exactly once per successful
  * {@code probe}; after a failed probe or after {@code remove}, every resource the device acquired in that binding

@@ -32,6 +32,8 @@ import java.util.function.Consumer;
  * config space and are naturally aligned; after removal every operation throws {@link DeviceGoneException};
  * capability walks terminate even on a device whose capability list loops (devices are untrusted).
  *
+ * {@snippet class=dev.ferrum.example.javadoc.PciExamplesTest region=device}
+ *
  * <p>Thread-safe.
  */
 public final class PciDevice {

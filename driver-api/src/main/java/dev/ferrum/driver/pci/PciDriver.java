@@ -12,6 +12,14 @@ import java.util.List;
  * called exactly once per successful probe; after a surprise removal the device's BARs are already revoked when
  * {@code remove} runs, so register accesses throw {@link dev.ferrum.memory.RevokedException} and {@code remove}
  * must tolerate that. Resources obtained from the {@link PciDevice} are released by the bus after {@code remove}.
+ *
+ * <p>The driver of the guide {@code docs/writing-a-driver.md} (a checksum accelerator): its ID table,
+ * {@snippet class=dev.ferrum.example.checksum.ChecksumDriver region=id-table}
+ * its probe and remove, which keep one engine per bound device,
+ * {@snippet class=dev.ferrum.example.checksum.ChecksumDriver region=driver-probe}
+ * {@snippet class=dev.ferrum.example.checksum.ChecksumDriver region=driver-remove}
+ * and the engine's probe, which takes the device's resources:
+ * {@snippet class=dev.ferrum.example.checksum.ChecksumEngine region=probe}
  */
 public interface PciDriver {
 

@@ -13,13 +13,7 @@ import java.util.function.Consumer;
  * close that drops the last reference releases the resource &mdash; {@link AutoCloseable#close()} for
  * {@link #of(AutoCloseable)}, the given action for {@link #of(Object, Consumer)} &mdash; exactly once.
  *
- * <pre>{@code
- * Arc<DmaBuffer> buf = Arc.of(pool.allocate(4096));
- * Arc<DmaBuffer> forCommand = buf.clone();   // the in-flight command holds its own reference
- * ...
- * forCommand.close();                         // on completion, on the interrupt thread
- * buf.close();                                // whichever close is last frees the buffer
- * }</pre>
+ * {@snippet class=dev.ferrum.example.javadoc.SyncExamplesTest region=arc}
  *
  * <p><b>Handles.</b> A handle is an object with its own closed flag. Using a closed handle ({@link #get()},
  * {@link #clone()}, a second {@link #close()}) throws {@link IllegalStateException}; other handles to the same

@@ -12,14 +12,7 @@ import java.util.concurrent.locks.LockSupport;
  * that lock protects; the wait takes the lock's {@link Guard} as proof that the lock is held, releases the lock
  * while parked, and holds it again when the wait returns.
  *
- * <pre>{@code
- * try (Guard<Queue> g = mutex.lock()) {
- *     while (g.get().isEmpty()) {
- *         notEmpty.await(g);          // spurious wake-ups are allowed: always wait in a loop
- *     }
- *     ...
- * }
- * }</pre>
+ * {@snippet class=dev.ferrum.example.javadoc.SyncExamplesTest region=condvar}
  *
  * <p>It works with {@link Mutex} and with {@link SpinLock}: the lock is released before the waiter parks and
  * re-acquired (spinning, for a spin lock) after it wakes, so no lock is held while parked. One condition variable

@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
  * {@link #saturationEvents()} counter. Further operations on a saturated refcount keep it saturated; they return
  * as documented per method (a {@link #decAndTest()} never returns true again) and are not reported again.
  *
+ * {@snippet class=dev.ferrum.example.javadoc.SyncExamplesTest region=refcount}
+ *
  * <p><b>The saturation value.</b> {@link #SATURATED} is {@code Integer.MIN_VALUE / 2} = {@code 0xC0000000}
  * = -1073741824, the kernel's {@code REFCOUNT_SATURATED}. It is negative, so every operation recognises it as
  * "already broken", and it is 2<sup>30</sup> away from both 0 and the overflow point: racing increments and

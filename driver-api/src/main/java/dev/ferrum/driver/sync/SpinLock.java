@@ -14,13 +14,7 @@ import java.util.Objects;
  * construction: create locks once, not per operation); {@code new SpinLock<>(value, LockClass.named("nvme.sq"))}
  * shares a named class and skips the walk.
  *
- * <pre>{@code
- * private final SpinLock<QueueState> state = new SpinLock<>(new QueueState(), LockClass.named("nvme.sq"));
- * ...
- * try (Guard<QueueState> g = state.lock()) {
- *     g.get().tail = next;
- * }
- * }</pre>
+ * {@snippet class=dev.ferrum.example.javadoc.SyncExamplesTest region=spinlock}
  *
  * <p>Invariants: those of {@link Lock}.
  *

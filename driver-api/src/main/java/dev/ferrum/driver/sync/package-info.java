@@ -13,5 +13,8 @@
  *   <li>{@link dev.ferrum.driver.sync.Arc} and {@link dev.ferrum.driver.sync.UniqueArc}: reference-counted
  *       handles whose last close releases the resource exactly once.</li>
  * </ul>
+ *
+ * {@snippet class=dev.ferrum.example.javadoc.SyncExamplesTest region=spinlock}
+ * {@snippet class=dev.ferrum.example.javadoc.SyncExamplesTest region=condvar}
  */
 package dev.ferrum.driver.sync;

@@ -30,11 +30,7 @@ import java.util.Set;
  * The real-hardware PCI backend: PCI functions bound to {@code vfio-pci}, opened through Linux VFIO, all in one
  * VFIO container (one IOMMU address space). Hand it to {@link dev.ferrum.driver.pci.PciBus#open}:
  *
- * {@snippet :
- * try (PciBus bus = PciBus.open(VfioBackend.open(PciAddress.parse("0000:01:00.0")))) {
- *     bus.register(new MyNvmeDriver());
- * }
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.VfioExamplesTest region=open}
  *
  * <p>Opening checks, for each function and before touching {@code /dev/vfio}: that it exists, that it has an IOMMU
  * group, and that it is bound to vfio-pci; then it opens the container ({@code /dev/vfio/vfio}: API version,

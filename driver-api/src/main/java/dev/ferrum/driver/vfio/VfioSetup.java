@@ -31,12 +31,9 @@ import java.util.Set;
  * Hands a named PCI function to vfio-pci and back, through sysfs, like SPDK's {@code setup.sh} but for one
  * explicitly named function at a time:
  *
- * {@snippet :
- * VfioSetup setup = VfioSetup.create();
- * VfioSetup.Status s = setup.bind(PciAddress.parse("0000:01:00.0"));   // now usable by VfioBackend
- * System.out.println(s.describe());
- * setup.unbind(s.address());                                          // the kernel driver takes it back
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.VfioExamplesTest region=status}
+ *
+ * <p>{@code ./ferrum nvme setup --pci BDF} (and {@code --reset}, {@code --status}) is this class on the command line.
  *
  * <p>{@link #bind} refuses: anything but one explicitly named function (no "all"); a function that does not exist;
  * one without an IOMMU group (unless the kernel's unsafe no-IOMMU mode is enabled); one whose storage the host uses

@@ -3,13 +3,10 @@
  * unchanged on a real device once the device is bound to {@code vfio-pci} and opened through {@link
  * dev.ferrum.driver.vfio.VfioBackend}.
  *
- * {@snippet :
- * PciAddress nvme = PciAddress.parse("0000:01:00.0");
- * VfioSetup.create().bind(nvme);                         // as root, once: hand the function to vfio-pci
- * try (PciBus bus = PciBus.open(VfioBackend.open(nvme))) {
- *     bus.register(new MyNvmeDriver());
- * }
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.VfioExamplesTest region=open}
+ *
+ * <p>Setting up a machine for it (IOMMU kernel parameters, permissions, {@code RLIMIT_MEMLOCK}, huge pages, safety)
+ * is described step by step in {@code docs/vfio-box.md}.
  *
  * <h2>What a user needs</h2>
  * <ul>

@@ -9,6 +9,8 @@ import java.util.concurrent.TimeUnit;
  * {@link Workqueue#enqueue(DelayedWork, java.time.Duration)}; when the delay has elapsed it is put on that queue and
  * runs like a {@link Work}.
  *
+ * {@snippet class=dev.ferrum.example.javadoc.WorkqueueExamplesTest region=delayed}
+ *
  * <p>Pending covers the delay: while the timer is armed the item is pending, a second enqueue returns false (it
  * does not move the timer), {@link #cancel()} disarms the timer and returns true, and {@link #flush()} queues the
  * execution at once and waits for it ({@code flush_delayed_work}). Destroying the target queue while the timer is

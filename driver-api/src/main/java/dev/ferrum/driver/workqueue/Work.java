@@ -5,15 +5,7 @@ package dev.ferrum.driver.workqueue;
  * with {@code impl_has_work!}. Embed it as a final field of the object it works on and queue it whenever there is
  * something to do:
  *
- * <pre>{@code
- * final class CompletionQueue {
- *     private final Work drain = new Work("nvme.cq.drain", this::drainCompletions);
- *
- *     void onInterrupt() {                 // on the interrupt-dispatch thread: cheap, never blocks
- *         Workqueue.systemHighPri().enqueue(drain);
- *     }
- * }
- * }</pre>
+ * {@snippet class=dev.ferrum.example.javadoc.WorkqueueExamplesTest region=work}
  *
  * <p>See {@link WorkItem} for the states, the memory-ordering guarantees, {@link #flush()}, {@link #cancel()} and
  * {@link #cancelSync()}. Queueing is {@link Workqueue#enqueue(Work)}; it returns false while the item is pending.

@@ -6,5 +6,11 @@
  * <p>The contract every item follows (pending semantics, non-reentrancy, memory ordering) is on
  * {@link dev.ferrum.driver.workqueue.WorkItem}; the thread model of each queue kind is on
  * {@link dev.ferrum.driver.workqueue.Workqueue}.
+ *
+ * <p>A work item embedded in its owner, queued by an interrupt handler (the bottom half of a driver):
+ * {@snippet class=dev.ferrum.example.javadoc.WorkqueueExamplesTest region=work}
+ *
+ * <p>A queue of one's own, ordered, destroyed at the end:
+ * {@snippet class=dev.ferrum.example.javadoc.WorkqueueExamplesTest region=own-queue}
  */
 package dev.ferrum.driver.workqueue;

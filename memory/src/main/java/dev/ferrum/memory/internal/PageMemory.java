@@ -72,15 +72,29 @@ public final class PageMemory {
 
     /** Explains an {@code mlock} failure with the fix: the memlock limit. */
     public static IllegalStateException memlockFailure(long size, SyscallException e) {
-        long[] rl = Syscalls.getrlimit(Syscalls.RLIMIT_MEMLOCK);
-        String limit = rl[0] == Syscalls.RLIM_INFINITY ? "unlimited" : (rl[0] >> 10) + " KiB";
-        String why = e.errno() == Errno.ENOMEM || e.errno() == Errno.EPERM || e.errno() == Errno.EAGAIN
-                ? "RLIMIT_MEMLOCK is " + limit + ", too low to lock " + (size >> 10) + " KiB of DMA memory. "
-                + "Raise it: `ulimit -l unlimited` in the shell that starts the JVM, or a `memlock` line in "
-                + "/etc/security/limits.conf (e.g. `youruser - memlock unlimited`), or LimitMEMLOCK= for a "
-                + "systemd service"
-                : "could not lock DMA memory";
-        return new IllegalStateException(why + " (" + e.getMessage() + ")", e);
+        return new IllegalStateException(memlockMessage(size, Syscalls.getrlimit(Syscalls.RLIMIT_MEMLOCK)[0], e), e);
+    }
+
+    /**
+     * {@return what an {@code mlock} failure of {@code size} bytes means, and the fix}
+     *
+     * @param softLimit the soft {@code RLIMIT_MEMLOCK} in bytes, {@link Syscalls#RLIM_INFINITY} for unlimited
+     */
+    static String memlockMessage(long size, long softLimit, SyscallException e) {
+        String what = "cannot lock " + (size >> 10) + " KiB of DMA memory in RAM (" + e.getMessage() + ")";
+        if (e.errno() != Errno.ENOMEM && e.errno() != Errno.EPERM && e.errno() != Errno.EAGAIN) {
+            return what;
+        }
+        if (softLimit == Syscalls.RLIM_INFINITY) {
+            return what + ": RLIMIT_MEMLOCK is unlimited, so the system is out of memory it can lock";
+        }
+        return what + ": RLIMIT_MEMLOCK is " + (softLimit >> 10) + " KiB, and it counts all the memory this process "
+                + "has locked, the DMA buffers allocated before included. Raise it: `ulimit -l unlimited` in the "
+                + "shell that starts the JVM (a user may go up to the hard limit, `ulimit -H -l`), a `memlock` line "
+                + "in /etc/security/limits.conf (e.g. `youruser - memlock unlimited`, effective at the next login), "
+                + "or LimitMEMLOCK=infinity for a systemd service; a process with CAP_IPC_LOCK (root) is not "
+                + "limited. Under VFIO the memory pinned for the device counts as well: allow about twice the DMA "
+                + "memory in use (Ferrum's docs/vfio-box.md, \"Locked memory\")";
     }
 
     /**

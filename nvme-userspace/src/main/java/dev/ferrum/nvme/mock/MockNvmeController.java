@@ -32,12 +32,7 @@ import static dev.ferrum.nvme.mock.Layout.U64;
  * fetches commands from submission queues in host memory through the mock IOMMU, moves data by PRPs, posts
  * completions with phase tags and raises each completion queue's MSI-X vector; on its own thread, or when stepped.
  *
- * {@snippet :
- * MockNvmeController nvme = new MockNvmeController(MockNvmeController.Config.builder()
- *         .namespace(1 << 20, 4096).maxIoQueuePairs(4).mdts(5).build());
- * MockPciBus mock = new MockPciBus().add(PciAddress.parse("0000:01:00.0"), nvme, MockPciBus.Mode.STEPPED);
- * nvme.injectStatus(CommandView.io(0x02), NvmeStatus.UNRECOVERED_READ_ERROR, true, 1);
- * }
+ * {@snippet class=dev.ferrum.example.javadoc.NvmeExamplesTest region=mock}
  *
  * <h2>What the driver sees</h2>
  * PCI 1de5:0a0e, class 01:08:02, a 64-bit BAR0 holding the registers, the

@@ -7,5 +7,7 @@
  * {@link dev.ferrum.nvme.mock.CommandView} (what the driver submitted), {@link dev.ferrum.nvme.mock.FaultRule}
  * (an injected fault) and {@link dev.ferrum.nvme.mock.CompletionCorruption}. Everything else is the model's
  * machinery and package-private.
+ *
+ * {@snippet class=dev.ferrum.example.javadoc.NvmeExamplesTest region=mock}
  */
 package dev.ferrum.nvme.mock;

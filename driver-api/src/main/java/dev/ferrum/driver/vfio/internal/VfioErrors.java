@@ -36,7 +36,8 @@ public final class VfioErrors {
                 + "line (e.g. GRUB_CMDLINE_LINUX in /etc/default/grub, then `update-grub` and reboot). Check with "
                 + "`dmesg | grep -i -e DMAR -e IOMMU` and `ls /sys/kernel/iommu_groups`. Without an IOMMU only the "
                 + "unsafe no-IOMMU mode is possible (VfioBackend.builder().unsafeNoIommu(true); see the "
-                + "dev.ferrum.driver.vfio package documentation).");
+                + "dev.ferrum.driver.vfio package documentation). Step by step: Ferrum's docs/vfio-box.md, "
+                + "\"The IOMMU\".");
     }
 
     /** The function is bound to another driver, or to none. */
@@ -78,7 +79,7 @@ public final class VfioErrors {
                     + "permanently with a udev rule such as /etc/udev/rules.d/99-vfio.rules containing "
                     + "`SUBSYSTEM==\"vfio\", OWNER=\"" + user + "\", MODE=\"0600\"`, then `udevadm control --reload "
                     + "&& udevadm trigger`. A non-root user also needs RLIMIT_MEMLOCK large enough for its DMA memory "
-                    + "(`ulimit -l`).", e);
+                    + "(`ulimit -l`). Step by step: Ferrum's docs/vfio-box.md, \"Permissions\".", e);
         }
         if (errno == Errno.EBUSY) {
             return new VfioException(Reason.GROUP_BUSY, node + " (" + what + ") is already open: a VFIO group can "
@@ -159,7 +160,8 @@ public final class VfioErrors {
                 + "it: `ulimit -l unlimited` in the shell that starts the JVM, or a `memlock` line in "
                 + "/etc/security/limits.conf (e.g. `youruser - memlock unlimited`), or LimitMEMLOCK= for a systemd "
                 + "service; root (CAP_IPC_LOCK) is not limited. If the limit is already unlimited, the system is out "
-                + "of memory to pin " + (size >> 10) + " KiB.", e);
+                + "of memory to pin " + (size >> 10) + " KiB. Step by step: Ferrum's docs/vfio-box.md, \"Locked "
+                + "memory\".", e);
     }
 
     /** {@code VFIO_SET_IOMMU} failed. */
@@ -169,7 +171,7 @@ public final class VfioErrors {
                     + "IOMMU has no interrupt remapping, so a device could forge interrupts. Enable interrupt "
                     + "remapping (x2APIC / \"Interrupt Remapping\" in the firmware setup, no `intremap=off` on the "
                     + "kernel command line), or, only if you trust the device, load vfio_iommu_type1 with "
-                    + "`allow_unsafe_interrupts=1`.", e);
+                    + "`allow_unsafe_interrupts=1`. See Ferrum's docs/vfio-box.md, \"The IOMMU\".", e);
         }
         return new VfioException(Reason.UNSUPPORTED, "VFIO_SET_IOMMU(" + type + ") failed: " + e.getMessage(), e);
     }
