@@ -47,16 +47,7 @@ import java.util.concurrent.locks.LockSupport;
  * {@code GpuManager} together with the probe in {@code driver.rs}. Created by {@link AgxDriver} when it probes a
  * PCI function, or with {@link #open}.
  *
- * {@snippet :
- * try (PciBus bus = PciBus.open(new MockPciBus().add("0000:01:00.0", new AgxFirmware()));
- *      AgxDevice gpu = AgxDevice.open(bus, PciAddress.parse("0000:01:00.0"), AgxOptions.defaults());
- *      GpuBuffer x = gpu.allocate(4096);
- *      GpuBuffer y = gpu.allocate(4096)) {
- *     x.write(0, new float[] {1, 2, 3});
- *     y.write(0, new float[] {10, 20, 30});
- *     gpu.submit(ComputeJob.saxpy(2f, x, y, 3)).await(Duration.ofSeconds(5)); // y = {12, 24, 36}
- * }
- * }
+ * {@snippet class=dev.ferrum.agx.JavadocExamplesTest region=saxpy}
  *
  * <p>Bring-up: enable memory decoding and bus mastering; check the ID register; allocate the channels (device
  * control and pipe to the firmware, events from it), the 128 event stamps, the UAT root table and the command heap;

@@ -18,12 +18,7 @@ import java.util.concurrent.locks.LockSupport;
  * memory with a write pointer the driver advances and a read pointer the firmware advances (layout:
  * {@link ChannelLayout}). After publishing, the driver rings the channel's doorbell register.
  *
- * {@snippet :
- * try (TxChannel.Message m = channel.begin()) {        // holds the channel lock, a free slot reserved
- *     Le.INT.set(m.ring(), m.offset() + PipeMsg.TYPE, PipeMsg.RUN_QUEUE);
- *     int cookie = m.send();                            // release-publishes wptr, rings the doorbell
- * }
- * }
+ * {@snippet class=dev.ferrum.agx.internal.ChannelTest region=send}
  *
  * <p>Memory ordering: the message body is written with plain stores; {@link Message#send()} publishes it with a
  * release store of {@code wptr}, so a firmware that acquire-reads {@code wptr} sees the whole body; the doorbell

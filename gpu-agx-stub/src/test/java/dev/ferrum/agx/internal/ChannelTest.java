@@ -27,10 +27,12 @@ class ChannelTest {
     }
 
     private static int send(TxChannel tx, int type) {
-        try (TxChannel.Message m = tx.begin()) {
-            Le.INT.set(m.ring(), m.offset(), type);
-            return m.send();
+        // @start region="send"
+        try (TxChannel.Message m = tx.begin()) {   // holds the channel lock, a free slot reserved
+            Le.INT.set(m.ring(), m.offset(), type);  // the body: plain stores into the slot
+            return m.send();                         // release-publishes wptr, rings the doorbell
         }
+        // @end
     }
 
     @Test
