@@ -1,0 +1,214 @@
+package dev.ferrum.bench.report;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.CategorySeries;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The report's charts, drawn with XChart and saved as PNG (headless): ratios against targets, time per operation of
+ * the micro pairs, NVMe per-I/O cost, IOPS against queue depth, and the workqueue comparison.
+ */
+final class Charts {
+    private Charts() {}
+
+    static final int[] QUEUE_DEPTHS = {1, 2, 4, 8, 16, 32, 64, 128};
+
+    static void write(Path dir, List<Pair.Row> rows, Map<String, Measurement> results) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        save(ratios(rows), dir.resolve("ratios.png"));
+        save(micro(rows, results), dir.resolve("micro.png"));
+        save(nvme(results), dir.resolve("nvme.png"));
+        save(queueDepth(results), dir.resolve("nvme-qd.png"));
+        save(workqueue(results), dir.resolve("workqueue.png"));
+    }
+
+    private static void save(Chart<?, ?> chart, Path file) throws IOException {
+        BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    private static String label(Pair p) {
+        return p.group().equals(Pair.MMIO) ? "MMIO " + p.name() : p.name();
+    }
+
+    /** safe / baseline per pair with error bars, and each pair's target as a line. */
+    static CategoryChart ratios(List<Pair.Row> rows) {
+        List<String> names = new ArrayList<>();
+        List<Double> ratio = new ArrayList<>();
+        List<Double> err = new ArrayList<>();
+        List<Double> target = new ArrayList<>();
+        for (Pair.Row r : rows) {
+            if (Double.isNaN(r.ratio())) {
+                continue;
+            }
+            names.add(label(r.pair()));
+            ratio.add(r.ratio());
+            err.add(r.ratioError());
+            target.add(r.pair().target());
+        }
+        CategoryChart c = new CategoryChartBuilder().width(1200).height(650)
+                .title("safe / baseline (time per operation), with 99.9% error bars").yAxisTitle("ratio").build();
+        style(c);
+        c.getStyler().setXAxisLabelRotation(40);
+        c.getStyler().setOverlapped(true);
+        if (names.isEmpty()) {
+            names.add("none");
+            ratio.add(0.0);
+            err.add(0.0);
+            target.add(0.0);
+        }
+        c.addSeries("safe / baseline", names, ratio, err);
+        CategorySeries t = c.addSeries("target", names, target);
+        t.setChartCategorySeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line);
+        return c;
+    }
+
+    /** ns/op of the safe side, the Unsafe baseline and the everything-segment baseline, per micro pair. */
+    static CategoryChart micro(List<Pair.Row> rows, Map<String, Measurement> results) {
+        List<String> names = new ArrayList<>();
+        List<Double> safe = new ArrayList<>();
+        List<Double> base = new ArrayList<>();
+        List<Double> segment = new ArrayList<>();
+        for (Pair.Row r : rows) {
+            Pair p = r.pair();
+            if (r.safe() == null || r.base() == null || p.group().equals(Pair.NVME)
+                    || p.group().equals(Pair.WORKQUEUE)) {
+                continue;
+            }
+            names.add(label(p));
+            safe.add(r.safe().nsPerOp());
+            base.add(r.base().nsPerOp());
+            Measurement seg = results.get(p.baseKey().replace("_unsafe", "_segment"));
+            segment.add(seg != null && p.baseKey().endsWith("_unsafe") ? seg.nsPerOp() : 0.0);
+        }
+        CategoryChart c = new CategoryChartBuilder().width(1200).height(650)
+                .title("time per operation: safe abstraction and raw baselines").yAxisTitle("ns/op").build();
+        style(c);
+        c.getStyler().setXAxisLabelRotation(40);
+        if (names.isEmpty()) {
+            names.add("none");
+            safe.add(0.0);
+            base.add(0.0);
+            segment.add(0.0);
+        }
+        c.addSeries("safe", names, safe);
+        c.addSeries("raw (Unsafe / raw CAS / VarHandle)", names, base);
+        c.addSeries("raw (everything segment)", names, segment);
+        return c;
+    }
+
+    /** NVMe per-I/O time: Java safe, Java raw, C. */
+    static CategoryChart nvme(Map<String, Measurement> results) {
+        List<String> names = new ArrayList<>();
+        List<Double> ns = new ArrayList<>();
+        List<Double> err = new ArrayList<>();
+        addBar(results, "NvmeQueueBench.io_safe", "Java, safe driver", names, ns, err);
+        addBar(results, "NvmeQueueBench.io_raw", "Java, RawQueue (Unsafe)", names, ns, err);
+        addBar(results, "C.nvme_null_loop", "C, gcc -O2", names, ns, err);
+        CategoryChart c = new CategoryChartBuilder().width(800).height(500)
+                .title("NVMe: submit + null device + complete, one thread (lower is better)")
+                .yAxisTitle("ns per I/O").build();
+        style(c);
+        c.getStyler().setLegendVisible(false);
+        if (names.isEmpty()) {
+            names.add("none");
+            ns.add(0.0);
+            err.add(0.0);
+        }
+        c.addSeries("ns per I/O", names, ns, err);
+        return c;
+    }
+
+    private static void addBar(Map<String, Measurement> results, String key, String name, List<String> names,
+                               List<Double> ns, List<Double> err) {
+        Measurement m = results.get(key);
+        if (m != null) {
+            names.add(name);
+            ns.add(m.nsPerOp());
+            err.add(m.nsPerOpError());
+        }
+    }
+
+    /** IOPS against queue depth, device on its own thread. */
+    static XYChart queueDepth(Map<String, Measurement> results) {
+        XYChart c = new XYChartBuilder().width(900).height(550)
+                .title("NVMe IOPS against queue depth (null device on its own thread)")
+                .xAxisTitle("queue depth").yAxisTitle("million I/O per second").build();
+        style(c);
+        c.getStyler().setXAxisLogarithmic(true);
+        boolean any = false;
+        for (String variant : new String[] {"safe", "raw"}) {
+            List<Double> x = new ArrayList<>();
+            List<Double> y = new ArrayList<>();
+            List<Double> e = new ArrayList<>();
+            for (int qd : QUEUE_DEPTHS) {
+                Measurement m = results.get("NvmeQueueDepthBench.iops_" + variant + "[qd=" + qd + "]");
+                if (m != null) {
+                    x.add((double) qd);
+                    y.add(m.opsPerSecond() / 1e6);
+                    e.add(m.opsPerSecond() * m.relativeError() / 1e6);
+                }
+            }
+            if (!x.isEmpty()) {
+                c.addSeries(variant.equals("safe") ? "safe driver" : "RawQueue (Unsafe)", x, y, e);
+                any = true;
+            }
+        }
+        if (!any) {
+            c.addSeries("not measured", new double[] {1}, new double[] {0});
+        }
+        return c;
+    }
+
+    /** Workqueue latency (µs) per executor. */
+    static CategoryChart workqueue(Map<String, Measurement> results) {
+        String[][] ex = {
+                {"workqueue", "Workqueue"}, {"workqueueHighPri", "Workqueue highPri"},
+                {"threadPool", "ThreadPoolExecutor"}, {"forkJoin", "ForkJoinPool"},
+        };
+        List<String> names = new ArrayList<>();
+        List<Double> lat = new ArrayList<>();
+        List<Double> err = new ArrayList<>();
+        List<Double> thr = new ArrayList<>();
+        for (String[] e : ex) {
+            Measurement l = results.get("WorkqueueBench.latency[executor=" + e[0] + "]");
+            Measurement t = results.get("WorkqueueBench.throughput[executor=" + e[0] + "]");
+            if (l == null) {
+                continue;
+            }
+            names.add(e[1]);
+            lat.add(l.nsPerOp() / 1e3);
+            err.add(l.nsPerOpError() / 1e3);
+            thr.add(t == null ? 0.0 : t.nsPerOp() / 1e3);
+        }
+        CategoryChart c = new CategoryChartBuilder().width(900).height(550)
+                .title("deferred work, two workers (lower is better)").yAxisTitle("µs").build();
+        style(c);
+        if (names.isEmpty()) {
+            names.add("none");
+            lat.add(0.0);
+            err.add(0.0);
+            thr.add(0.0);
+        }
+        c.addSeries("enqueue-to-run latency, µs", names, lat, err);
+        c.addSeries("throughput: time per item in a batch of 256, µs", names, thr);
+        return c;
+    }
+
+    private static void style(Chart<?, ?> c) {
+        Styler s = c.getStyler();
+        s.setLegendPosition(Styler.LegendPosition.InsideNW);
+        s.setChartBackgroundColor(java.awt.Color.WHITE);
+        s.setAntiAlias(true);
+    }
+}
