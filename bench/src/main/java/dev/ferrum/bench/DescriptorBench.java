@@ -35,6 +35,9 @@ import java.util.concurrent.TimeUnit;
  *       write of a new entry would be) so that every poll finds a new entry; each variant does that store in its
  *       own style.</li>
  * </ul>
+ *
+ * <p>Diagnostics ({@code _safeUnaligned}, {@code _safeLongs}): the same work on the same checked segment written
+ * the way proposed to make {@code Sqe}/{@code Cqe} cheaper (see {@code bench/ANALYSIS.md}).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -42,6 +45,10 @@ import java.util.concurrent.TimeUnit;
 public class DescriptorBench {
     private static final VarHandle INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle INT_U =
+            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle LONG_U =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final int ENTRIES = 64;
     private static final int READ = 0x02;
     private static final int PHASE_BIT = 1 << 16;
@@ -138,6 +145,53 @@ public class DescriptorBench {
         lba = l + 8;
     }
 
+    // ---- proposed cheaper safe fills (diagnostics, not the driver's code) ----
+
+    /**
+     * {@code Sqe.write}'s 12 stores through unaligned-layout handles: bounds and liveness are still checked per
+     * store, the per-store alignment check is not (entries are 64-byte aligned by construction).
+     */
+    @Benchmark
+    public void sqeFill_safeUnaligned() {
+        int t = tail;
+        long l = lba;
+        MemorySegment s = sq;
+        long e = (long) t * 64;
+        INT_U.set(s, e, READ | t << 16);
+        INT_U.set(s, e + 4, 1);
+        LONG_U.set(s, e + 8, 0L);
+        LONG_U.set(s, e + 16, 0L);
+        LONG_U.set(s, e + 24, prp1);
+        LONG_U.set(s, e + 32, 0L);
+        INT_U.set(s, e + 40, (int) l);
+        INT_U.set(s, e + 44, (int) (l >>> 32));
+        INT_U.set(s, e + 48, 7);
+        INT_U.set(s, e + 52, 0);
+        INT_U.set(s, e + 56, 0);
+        INT_U.set(s, e + 60, 0);
+        tail = (t + 1) & (ENTRIES - 1);
+        lba = l + 8;
+    }
+
+    /** The entry as eight little-endian 64-bit stores through unaligned handles (dword pairs packed). */
+    @Benchmark
+    public void sqeFill_safeLongs() {
+        int t = tail;
+        long l = lba;
+        MemorySegment s = sq;
+        long e = (long) t * 64;
+        LONG_U.set(s, e, (READ | (long) t << 16) | 1L << 32);
+        LONG_U.set(s, e + 8, 0L);
+        LONG_U.set(s, e + 16, 0L);
+        LONG_U.set(s, e + 24, prp1);
+        LONG_U.set(s, e + 32, 0L);
+        LONG_U.set(s, e + 40, l);
+        LONG_U.set(s, e + 48, 7L);
+        LONG_U.set(s, e + 56, 0L);
+        tail = (t + 1) & (ENTRIES - 1);
+        lba = l + 8;
+    }
+
     // ---- poll a completion entry's phase and read it ----
 
     @Benchmark
@@ -150,6 +204,30 @@ public class DescriptorBench {
         int dw2 = Cqe.dw2(cq, base);
         int dw0 = Cqe.dw0(cq, base);
         INT.setRelease(cq, base + 12L, dw3 ^ PHASE_BIT); // the device's next-lap entry
+        if (++head == ENTRIES) {
+            head = 0;
+            phase ^= 1;
+        }
+        return dw0 + dw2 + dw3;
+    }
+
+    /**
+     * {@code cqePoll_safe} with unaligned-layout handles (no per-access alignment check). Unaligned handles offer
+     * plain access only, so acquire and release are explicit fences (on x86-64 the same code).
+     */
+    @Benchmark
+    public int cqePoll_safeUnaligned() {
+        MemorySegment c = cq;
+        long base = (long) head * 16;
+        int dw3 = (int) INT_U.get(c, base + 12L);
+        VarHandle.acquireFence();
+        if (((dw3 >>> 16) & 1) != phase) {
+            return -1;
+        }
+        int dw2 = (int) INT_U.get(c, base + 8L);
+        int dw0 = (int) INT_U.get(c, base);
+        VarHandle.releaseFence();
+        INT_U.set(c, base + 12L, dw3 ^ PHASE_BIT);
         if (++head == ENTRIES) {
             head = 0;
             phase ^= 1;

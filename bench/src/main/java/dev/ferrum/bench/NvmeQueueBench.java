@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@code io_safe}: the driver's {@code Queue}/{@code Sqe}/{@code Cqe} on {@code DmaBuffer} segments and a checked
  * {@code Mmio}; {@code io_raw}: {@code RawQueue}, the same code on raw addresses. {@code native/c/nvme_null_loop.c}
- * is the same loop in C. See {@link NvmeRig}.
+ * is the same loop in C. See {@link NvmeRig}. {@code io_safeWithoutPin} is a diagnostic: the safe driver minus the
+ * data buffer's pin and unpin, to show what they cost.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -32,7 +33,7 @@ public class NvmeQueueBench {
 
         @Setup
         public void setup() {
-            rig = new NvmeRig(false);
+            rig = new NvmeRig(NvmeRig.Driver.SAFE);
         }
 
         @TearDown
@@ -47,7 +48,23 @@ public class NvmeQueueBench {
 
         @Setup
         public void setup() {
-            rig = new NvmeRig(true);
+            rig = new NvmeRig(NvmeRig.Driver.RAW);
+        }
+
+        @TearDown
+        public void tearDown() {
+            rig.close();
+        }
+    }
+
+    /** Diagnostic: the safe driver without the data buffer's pin/unpin (two compare-and-sets per I/O). */
+    @State(Scope.Thread)
+    public static class SafeWithoutPin {
+        NvmeRig rig;
+
+        @Setup
+        public void setup() {
+            rig = new NvmeRig(NvmeRig.Driver.SAFE_WITHOUT_PIN);
         }
 
         @TearDown
@@ -64,6 +81,11 @@ public class NvmeQueueBench {
 
     @Benchmark
     public int io_safe(Safe s) {
+        return oneIo(s.rig);
+    }
+
+    @Benchmark
+    public int io_safeWithoutPin(SafeWithoutPin s) {
         return oneIo(s.rig);
     }
 

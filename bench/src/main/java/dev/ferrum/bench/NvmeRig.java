@@ -29,6 +29,16 @@ final class NvmeRig implements AutoCloseable {
     static final int BLOCK_SIZE = 512;
     static final int BLOCKS = 8;
 
+    /** Which driver code a rig runs. */
+    enum Driver {
+        /** The driver's queue code, with the per-command pin of the data buffer. */
+        SAFE,
+        /** The same without the pin and unpin (diagnostic: what the pin costs). */
+        SAFE_WITHOUT_PIN,
+        /** {@link RawQueue}. */
+        RAW
+    }
+
     /** Counts completions: the benchmarks' allocation-free callback. */
     static final class Counter implements IoCallback {
         long completed;
@@ -49,10 +59,11 @@ final class NvmeRig implements AutoCloseable {
     final long dataAddress;
     private final Arena barArena = Arena.ofShared();
     private final DmaPool pool;
-    private final Queue queue;
+    private final long sqAddress;
+    private final long cqAddress;
     private long lba;
 
-    NvmeRig(boolean rawDriver) {
+    NvmeRig(Driver driver) {
         MemorySegment bar = barArena.allocate(0x2000, 4096);
         long sqDoorbell = NvmeRegs.sqTailDoorbell(QID, 0);
         long cqDoorbell = NvmeRegs.cqHeadDoorbell(QID, 0);
@@ -62,7 +73,7 @@ final class NvmeRig implements AutoCloseable {
         dataAddress = data.deviceAddress();
         long sq;
         long cq;
-        if (rawDriver) {
+        if (driver == Driver.RAW) {
             DmaBuffer sqb = pool.allocate(ENTRIES * 64L);
             DmaBuffer cqb = pool.allocate(ENTRIES * 16L);
             DmaBuffer prp = pool.allocate((ENTRIES - 1) * 4096L);
@@ -71,15 +82,26 @@ final class NvmeRig implements AutoCloseable {
             raw = new RawQueue(QID, ENTRIES, sq, cq, prp.deviceAddress(), bar.address() + sqDoorbell,
                     bar.address() + cqDoorbell);
             safe = null;
-            queue = null;
         } else {
-            queue = new Queue(QID, ENTRIES, pool, Mmio.of(bar, "bench BAR0"), 0);
-            safe = new SafeQueuePath(queue, pool.allocate((ENTRIES - 1) * 4096L));
+            Queue queue = new Queue(QID, ENTRIES, pool, Mmio.of(bar, "bench BAR0"), 0);
+            safe = new SafeQueuePath(queue, pool.allocate((ENTRIES - 1) * 4096L), driver == Driver.SAFE);
             sq = queue.sqAddress();
             cq = queue.cqAddress();
             raw = null;
         }
+        sqAddress = sq;
+        cqAddress = cq;
         device = new NullDevice(sq, cq, bar.address() + sqDoorbell, bar.address() + cqDoorbell, ENTRIES, QID);
+    }
+
+    /** {@return the address of the submission ring} */
+    long sqAddress() {
+        return sqAddress;
+    }
+
+    /** {@return the address of the completion ring} */
+    long cqAddress() {
+        return cqAddress;
     }
 
     /** Submits one 4 KiB Read. */

@@ -92,8 +92,9 @@ public final class NullDevice {
     }
 
     /**
-     * Starts a platform thread that runs {@link #step()} in a spin loop until {@link #stopThread()}: the device "on
-     * its own thread", as hardware runs beside the CPU.
+     * Starts a platform thread that runs {@link #step()} in a loop until {@link #stopThread()}: the device "on its
+     * own thread", as hardware runs beside the CPU. When idle it spins, and after 1000 idle steps yields the CPU
+     * between steps.
      *
      * @throws IllegalStateException if it already runs
      */
@@ -103,9 +104,15 @@ public final class NullDevice {
         }
         running = true;
         thread = Thread.ofPlatform().daemon().name(name).start(() -> {
+            int idle = 0;
             while (running) {
-                if (step() == 0) {
+                if (step() != 0) {
+                    idle = 0;
+                } else if (idle < 1000) {
+                    idle++;
                     Thread.onSpinWait();
+                } else {
+                    Thread.yield(); // more runnable threads than cores: let the driver run
                 }
             }
         });
