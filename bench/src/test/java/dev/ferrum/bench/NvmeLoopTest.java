@@ -85,16 +85,45 @@ class NvmeLoopTest {
         }
     }
 
+    /** A 4-entry queue pair's memory: rings and a register window with queue 1's doorbells. */
+    private record Tiny(Arena arena, MemorySegment sq, MemorySegment cq, MemorySegment bar) implements AutoCloseable {
+        static final long SQ_TAIL = 0x1008;
+        static final long CQ_HEAD = 0x100c;
+
+        static Tiny allocate() {
+            Arena a = Arena.ofConfined();
+            return new Tiny(a, a.allocate(4 * 64, 4096), a.allocate(4 * 16, 4096), a.allocate(0x2000, 4096));
+        }
+
+        RawQueue queue() {
+            return new RawQueue(1, 4, sq.address(), cq.address(), 0, bar.address() + SQ_TAIL,
+                    bar.address() + CQ_HEAD);
+        }
+
+        NullDevice device() {
+            return new NullDevice(sq.address(), cq.address(), bar.address() + SQ_TAIL, bar.address() + CQ_HEAD, 4, 1);
+        }
+
+        void doorbell(long offset, int value) {
+            bar.set(ValueLayout.JAVA_INT, offset, value);
+        }
+
+        int phaseOf(int entry) {
+            return cq.get(ValueLayout.JAVA_INT, entry * 16L + 12) >>> 16 & 1;
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+    }
+
     @Test
     void rawQueueRefusesACompletionForACommandThatIsNotOutstanding() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sq = arena.allocate(4 * 64, 4096);
-            MemorySegment cq = arena.allocate(4 * 16, 4096);
-            MemorySegment bar = arena.allocate(0x2000, 4096);
-            RawQueue q = new RawQueue(1, 4, sq.address(), cq.address(), 0, bar.address() + 0x1008,
-                    bar.address() + 0x100c);
-            cq.set(ValueLayout.JAVA_INT, 8, 1 << 16);           // SQ head 0, SQ ID 1
-            cq.set(ValueLayout.JAVA_INT, 12, 2 | 1 << 16);      // command ID 2, phase 1: new, but never submitted
+        try (Tiny t = Tiny.allocate()) {
+            RawQueue q = t.queue();
+            t.cq().set(ValueLayout.JAVA_INT, 8, 1 << 16);           // SQ head 0, SQ ID 1
+            t.cq().set(ValueLayout.JAVA_INT, 12, 2 | 1 << 16);      // command ID 2, phase 1: new, never submitted
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> q.processCompletions(1));
             assertTrue(e.getMessage().contains("command ID 2"), e.getMessage());
         }
@@ -102,13 +131,9 @@ class NvmeLoopTest {
 
     @Test
     void nullDeviceRefusesATailDoorbellOutsideTheQueue() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sq = arena.allocate(4 * 64, 4096);
-            MemorySegment cq = arena.allocate(4 * 16, 4096);
-            MemorySegment bar = arena.allocate(0x2000, 4096);
-            NullDevice d = new NullDevice(sq.address(), cq.address(), bar.address() + 0x1008,
-                    bar.address() + 0x100c, 4, 1);
-            bar.set(ValueLayout.JAVA_INT, 0x1008, 9);
+        try (Tiny t = Tiny.allocate()) {
+            NullDevice d = t.device();
+            t.doorbell(Tiny.SQ_TAIL, 9);
             IllegalStateException e = assertThrows(IllegalStateException.class, d::step);
             assertTrue(e.getMessage().contains("9"), e.getMessage());
         }
@@ -116,34 +141,26 @@ class NvmeLoopTest {
 
     @Test
     void nullDeviceStopsWhenTheCompletionQueueIsFull() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sq = arena.allocate(4 * 64, 4096);
-            MemorySegment cq = arena.allocate(4 * 16, 4096);
-            MemorySegment bar = arena.allocate(0x2000, 4096);
-            NullDevice d = new NullDevice(sq.address(), cq.address(), bar.address() + 0x1008,
-                    bar.address() + 0x100c, 4, 1);
-            bar.set(ValueLayout.JAVA_INT, 0x1008, 3);
+        try (Tiny t = Tiny.allocate()) {
+            NullDevice d = t.device();
+            t.doorbell(Tiny.SQ_TAIL, 3);
             assertEquals(3, d.step(), "three new entries, three free CQ slots");
-            bar.set(ValueLayout.JAVA_INT, 0x1008, 0);          // one more entry; the driver reaped nothing
+            t.doorbell(Tiny.SQ_TAIL, 0);        // one more entry; the driver reaped nothing
             assertEquals(0, d.step(), "a full CQ takes no completion");
-            bar.set(ValueLayout.JAVA_INT, 0x100c, 1);          // the driver consumed one
-            assertEquals(1, d.step(), "the last CQ slot, still phase 1");
-            assertEquals(1, cq.get(ValueLayout.JAVA_INT, 3 * 16 + 12) >>> 16 & 1);
-            bar.set(ValueLayout.JAVA_INT, 0x1008, 1);          // one more entry
-            bar.set(ValueLayout.JAVA_INT, 0x100c, 2);          // and room for it
+            t.doorbell(Tiny.CQ_HEAD, 1);        // the driver consumed one
+            assertEquals(1, d.step(), "the last CQ slot");
+            assertEquals(1, t.phaseOf(3), "still phase 1");
+            t.doorbell(Tiny.SQ_TAIL, 1);        // one more entry
+            t.doorbell(Tiny.CQ_HEAD, 2);        // and room for it
             assertEquals(1, d.step());
-            assertEquals(0, cq.get(ValueLayout.JAVA_INT, 12) >>> 16 & 1, "the wrapped entry has phase 0");
+            assertEquals(0, t.phaseOf(0), "the wrapped entry has phase 0");
         }
     }
 
     @Test
     void aQueueOfFourEntriesHoldsThreeCommands() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sq = arena.allocate(4 * 64, 4096);
-            MemorySegment cq = arena.allocate(4 * 16, 4096);
-            MemorySegment bar = arena.allocate(0x2000, 4096);
-            RawQueue q = new RawQueue(1, 4, sq.address(), cq.address(), 0, bar.address() + 0x1008,
-                    bar.address() + 0x100c);
+        try (Tiny t = Tiny.allocate()) {
+            RawQueue q = t.queue();
             IoCallback cb = (tag, status) -> { };
             for (int i = 0; i < 3; i++) {
                 q.read(i, 1, 512, 0x10000, cb, i);
