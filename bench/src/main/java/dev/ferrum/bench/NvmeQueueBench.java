@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  * <p>{@code io_safe}: the driver's {@code Queue}/{@code Sqe}/{@code Cqe} on {@code DmaBuffer} segments and a checked
  * {@code Mmio}; {@code io_raw}: {@code RawQueue}, the same code on raw addresses. {@code native/c/nvme_null_loop.c}
  * is the same loop in C. See {@link NvmeRig}. {@code io_safeWithoutPin} is a diagnostic: the safe driver minus the
- * data buffer's pin and unpin, to show what they cost.
+ * data buffer's pin and unpin, to show what they cost; {@code io_safeProposed} is the safe path with the cheaper
+ * checked accesses proposed in {@code bench/ANALYSIS.md} ({@link ProposedQueuePath}).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -73,6 +74,22 @@ public class NvmeQueueBench {
         }
     }
 
+    /** Diagnostic: {@link ProposedQueuePath}, the safe path with the accesses proposed in bench/ANALYSIS.md. */
+    @State(Scope.Thread)
+    public static class Proposed {
+        NvmeRig rig;
+
+        @Setup
+        public void setup() {
+            rig = new NvmeRig(NvmeRig.Driver.PROPOSED);
+        }
+
+        @TearDown
+        public void tearDown() {
+            rig.close();
+        }
+    }
+
     static int oneIo(NvmeRig rig) {
         rig.submit();
         rig.device.step();
@@ -86,6 +103,11 @@ public class NvmeQueueBench {
 
     @Benchmark
     public int io_safeWithoutPin(SafeWithoutPin s) {
+        return oneIo(s.rig);
+    }
+
+    @Benchmark
+    public int io_safeProposed(Proposed s) {
         return oneIo(s.rig);
     }
 

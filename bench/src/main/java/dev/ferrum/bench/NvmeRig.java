@@ -20,7 +20,7 @@ import java.lang.foreign.MemorySegment;
  * on the same kind of memory. Each I/O is a 4 KiB Read (8 blocks of 512 bytes) into the one data buffer, at
  * advancing LBAs.
  *
- * <p>Invariants: exactly one of {@link #safe} and {@link #raw} is non-null; the device sees the driver's memory
+ * <p>Invariants: exactly one of {@link #safe}, {@link #raw} and {@link #proposed} is non-null; the device sees the driver's memory
  * only while the rig is open.
  */
 final class NvmeRig implements AutoCloseable {
@@ -36,7 +36,9 @@ final class NvmeRig implements AutoCloseable {
         /** The same without the pin and unpin (diagnostic: what the pin costs). */
         SAFE_WITHOUT_PIN,
         /** {@link RawQueue}. */
-        RAW
+        RAW,
+        /** {@link ProposedQueuePath} (diagnostic: the proposed cheaper safe accesses). */
+        PROPOSED
     }
 
     /** Counts completions: the benchmarks' allocation-free callback. */
@@ -54,6 +56,7 @@ final class NvmeRig implements AutoCloseable {
     final Counter callback = new Counter();
     final SafeQueuePath safe;
     final RawQueue raw;
+    final ProposedQueuePath proposed;
     final NullDevice device;
     final DmaBuffer data;
     final long dataAddress;
@@ -82,12 +85,22 @@ final class NvmeRig implements AutoCloseable {
             raw = new RawQueue(QID, ENTRIES, sq, cq, prp.deviceAddress(), bar.address() + sqDoorbell,
                     bar.address() + cqDoorbell);
             safe = null;
+            proposed = null;
+        } else if (driver == Driver.PROPOSED) {
+            DmaBuffer sqb = pool.allocate(ENTRIES * 64L);
+            DmaBuffer cqb = pool.allocate(ENTRIES * 16L);
+            sq = sqb.deviceAddress();
+            cq = cqb.deviceAddress();
+            proposed = new ProposedQueuePath(QID, ENTRIES, sqb, cqb, bar, sqDoorbell, cqDoorbell);
+            safe = null;
+            raw = null;
         } else {
             Queue queue = new Queue(QID, ENTRIES, pool, Mmio.of(bar, "bench BAR0"), 0);
             safe = new SafeQueuePath(queue, pool.allocate((ENTRIES - 1) * 4096L), driver == Driver.SAFE);
             sq = queue.sqAddress();
             cq = queue.cqAddress();
             raw = null;
+            proposed = null;
         }
         sqAddress = sq;
         cqAddress = cq;
@@ -110,18 +123,21 @@ final class NvmeRig implements AutoCloseable {
         lba = (l + BLOCKS) & 0xf_ffff;
         if (safe != null) {
             safe.read(l, BLOCKS, BLOCK_SIZE, data, callback, l);
-        } else {
+        } else if (raw != null) {
             raw.read(l, BLOCKS, BLOCK_SIZE, dataAddress, callback, l);
+        } else {
+            proposed.read(l, BLOCKS, BLOCK_SIZE, data, callback, l);
         }
     }
 
     /** Reaps up to {@code max} completions, running their callbacks; {@return how many} */
     int complete(int max) {
-        return safe != null ? safe.processCompletions(max) : raw.processCompletions(max);
+        return safe != null ? safe.processCompletions(max)
+                : raw != null ? raw.processCompletions(max) : proposed.processCompletions(max);
     }
 
     int outstanding() {
-        return safe != null ? safe.outstanding() : raw.outstanding();
+        return safe != null ? safe.outstanding() : raw != null ? raw.outstanding() : proposed.outstanding();
     }
 
     /** With the device on its own thread: completes everything outstanding (bounded wait). */

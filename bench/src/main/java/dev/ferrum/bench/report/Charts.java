@@ -38,7 +38,20 @@ final class Charts {
     }
 
     private static String label(Pair p) {
-        return p.group().equals(Pair.MMIO) ? "MMIO " + p.name() : p.name();
+        String l = switch (p.group()) {
+            case Pair.MMIO -> "MMIO " + p.name();
+            case Pair.NVME -> "NVMe " + p.name();
+            case Pair.WORKQUEUE -> p.safeKey().contains("HighPri") ? "Workqueue latency (high-pri)"
+                    : "Workqueue latency";
+            default -> p.name();
+        };
+        return l.length() <= 32 ? l : l.substring(0, 31) + "…";
+    }
+
+    /** Rotated category labels that end at their tick. */
+    private static void verticalLabels(CategoryChart c) {
+        c.getStyler().setXAxisLabelRotation(90);
+        c.getStyler().setXAxisLabelAlignmentVertical(org.knowm.xchart.style.AxesChartStyler.TextAlignment.Right);
     }
 
     /** safe / baseline per pair with error bars, and each pair's target as a line. */
@@ -56,11 +69,18 @@ final class Charts {
             err.add(r.ratioError());
             target.add(r.pair().target());
         }
-        CategoryChart c = new CategoryChartBuilder().width(1200).height(650)
-                .title("safe / baseline (time per operation), with 99.9% error bars").yAxisTitle("ratio").build();
+        CategoryChart c = new CategoryChartBuilder().width(1200).height(700)
+                .title("safe / baseline (time per operation), with 99.9% error bars (axis cut at 1.25 x the largest "
+                        + "ratio)").yAxisTitle("ratio").build();
         style(c);
-        c.getStyler().setXAxisLabelRotation(40);
+        verticalLabels(c);
         c.getStyler().setOverlapped(true);
+        double top = 2;
+        for (double r : ratio) {
+            top = Math.max(top, 1.25 * r);
+        }
+        c.getStyler().setYAxisMin(0.0);
+        c.getStyler().setYAxisMax(top);
         if (names.isEmpty()) {
             names.add("none");
             ratio.add(0.0);
@@ -91,10 +111,10 @@ final class Charts {
             Measurement seg = results.get(p.baseKey().replace("_unsafe", "_segment"));
             segment.add(seg != null && p.baseKey().endsWith("_unsafe") ? seg.nsPerOp() : 0.0);
         }
-        CategoryChart c = new CategoryChartBuilder().width(1200).height(650)
+        CategoryChart c = new CategoryChartBuilder().width(1200).height(700)
                 .title("time per operation: safe abstraction and raw baselines").yAxisTitle("ns/op").build();
         style(c);
-        c.getStyler().setXAxisLabelRotation(40);
+        verticalLabels(c);
         if (names.isEmpty()) {
             names.add("none");
             safe.add(0.0);

@@ -3,6 +3,7 @@ package dev.ferrum.bench.report;
 import org.openjdk.jmh.util.ListStatistics;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -45,10 +46,15 @@ record Measurement(String key, double score, double error, String unit, int samp
         return 1e9 / nsPerOp();
     }
 
-    /** Reads the results of a JMH JSON result file's top-level array. */
+    /**
+     * Reads the results of a JMH JSON result file's top-level array. A benchmark that appears several times (one
+     * entry per round of the suite) is one measurement: its iterations are pooled and summarised as JMH does (mean,
+     * half-width of the 99.9% confidence interval).
+     */
     @SuppressWarnings("unchecked")
     static List<Measurement> fromJmh(Object json) {
-        List<Measurement> out = new ArrayList<>();
+        Map<String, ListStatistics> samples = new LinkedHashMap<>();
+        Map<String, String> units = new LinkedHashMap<>();
         for (Object o : (List<Object>) json) {
             Map<String, Object> r = (Map<String, Object>) o;
             String name = (String) r.get("benchmark");
@@ -64,18 +70,29 @@ record Measurement(String key, double score, double error, String unit, int samp
                 name = b.append(']').toString();
             }
             Map<String, Object> m = (Map<String, Object>) r.get("primaryMetric");
-            double score = number(m.get("score"));
-            double error = number(m.get("scoreError"));
-            int samples = 0;
-            Object raw = m.get("rawData");
-            if (raw instanceof List<?> forks) {
-                for (Object f : forks) {
-                    samples += ((List<?>) f).size();
-                }
+            String unit = (String) m.get("scoreUnit");
+            String previous = units.putIfAbsent(name, unit);
+            if (previous != null && !previous.equals(unit)) {
+                throw new IllegalArgumentException(name + " is in " + previous + " and in " + unit);
             }
-            out.add(new Measurement(name, score, Double.isNaN(error) ? 0 : error, (String) m.get("scoreUnit"),
-                    samples));
+            ListStatistics s = samples.computeIfAbsent(name, k -> new ListStatistics());
+            Object raw = m.get("rawData");
+            if (raw instanceof List<?> forks && !forks.isEmpty()) {
+                for (Object f : forks) {
+                    for (Object v : (List<?>) f) {
+                        s.addValue(number(v));
+                    }
+                }
+            } else {
+                s.addValue(number(m.get("score")));
+            }
         }
+        List<Measurement> out = new ArrayList<>();
+        samples.forEach((name, s) -> {
+            double err = s.getN() > 1 ? s.getMeanErrorAt(0.999) : 0;
+            out.add(new Measurement(name, s.getMean(), Double.isNaN(err) ? 0 : err, units.get(name),
+                    (int) s.getN()));
+        });
         return out;
     }
 

@@ -159,9 +159,11 @@ public final class ReportGenerator {
                 + System.getProperty("os.arch") + ")");
         row(md, "JDK", info("vmName") + " " + info("vmVersion") + " (JDK " + info("jdkVersion") + ")");
         row(md, "JVM options", "`" + String.join(" ", jvmArgs()) + "`");
-        row(md, "JMH", info("jmhVersion") + "; profile **" + profile() + "**: " + info("forks") + " fork(s), "
+        row(md, "JMH", info("jmhVersion") + "; profile **" + profile() + "**: " + runInfo.getProperty("rounds", "1")
+                + " round(s) of the suite, " + info("forks") + " fork(s) per benchmark per round, "
                 + info("warmupIterations") + " x " + info("warmupTime") + " warm-up, "
-                + info("measurementIterations") + " x " + info("measurementTime") + " measurement per benchmark");
+                + info("measurementIterations") + " x " + info("measurementTime") + " measurement; the iterations "
+                + "of all rounds are pooled");
         row(md, "C reference", cCompiler == null ? "not run" : cCompiler + ", `-O2`");
         row(md, "Run", runInfo.getProperty("start", "?") + " to " + runInfo.getProperty("end", "?"));
         row(md, "Load average (1/5/15 min)", "at start " + runInfo.getProperty("loadavg.start", "?") + ", at end "

@@ -17,12 +17,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The report generator reads JMH and C results correctly and computes ratios and verdicts as documented. */
 class ReportTest {
 
-    private static String result(String benchmark, String params, double score, double error, String unit) {
+    /** A JMH result entry with the given iteration values (score and error are recomputed from them). */
+    private static String result(String benchmark, String params, String unit, double... iterations) {
+        StringBuilder raw = new StringBuilder();
+        for (double v : iterations) {
+            raw.append(raw.isEmpty() ? "" : ", ").append(v);
+        }
         return """
                 {"benchmark": "dev.ferrum.bench.%s", "mode": "avgt", "forks": 1, "jdkVersion": "25",
                  "vmName": "OpenJDK", "vmVersion": "25+1", "jvmArgs": ["-Xmx1g"], "params": %s,
-                 "primaryMetric": {"score": %s, "scoreError": %s, "scoreUnit": "%s",
-                                   "rawData": [[1.0, 2.0, 3.0]]}}""".formatted(benchmark, params, score, error, unit);
+                 "primaryMetric": {"score": 0, "scoreError": "NaN", "scoreUnit": "%s",
+                                   "rawData": [[%s]]}}""".formatted(benchmark, params, unit, raw);
     }
 
     @Test
@@ -43,11 +48,12 @@ class ReportTest {
     @Test
     void measurementsKeepParametersAndConvertThroughput() {
         List<Measurement> ms = Measurement.fromJmh(Json.parse("[" + result("NvmeQueueDepthBench.iops_safe",
-                "{\"qd\": \"8\"}", 2e6, 1e5, "ops/s") + "]"));
+                "{\"qd\": \"8\"}", "ops/s", 1.9e6, 2.0e6, 2.1e6) + "]"));
         Measurement m = ms.getFirst();
         assertEquals("NvmeQueueDepthBench.iops_safe[qd=8]", m.key());
         assertEquals(500.0, m.nsPerOp(), 1e-9);
-        assertEquals(25.0, m.nsPerOpError(), 1e-9);
+        assertEquals(m.relativeError(), m.nsPerOpError() / m.nsPerOp(), 1e-12);
+        assertTrue(m.error() > 1e5, "the 99.9% half-width over three iterations is wide: " + m.error());
         assertEquals(3, m.samples());
 
         Measurement c = Measurement.fromC(Json.parse("{\"benchmark\": \"nvme_null_loop\", \"compiler\": \"gcc\", "
@@ -55,6 +61,15 @@ class ReportTest {
         assertEquals("C.nvme_null_loop", c.key());
         assertEquals(11.0, c.score(), 1e-9);
         assertTrue(c.error() > 1.0, "a 99.9% interval over three runs is wide: " + c.error());
+    }
+
+    @Test
+    void roundsOfTheSameBenchmarkArePooled() {
+        List<Measurement> ms = Measurement.fromJmh(Json.parse("[" + result("MmioBench.read32_safe", "{}", "ns/op",
+                1.0, 1.0, 1.0) + "," + result("MmioBench.read32_safe", "{}", "ns/op", 2.0, 2.0, 2.0) + "]"));
+        assertEquals(1, ms.size());
+        assertEquals(1.5, ms.getFirst().score(), 1e-12);
+        assertEquals(6, ms.getFirst().samples());
     }
 
     @Test
@@ -68,10 +83,10 @@ class ReportTest {
     @Test
     void reportStatesRatiosTargetsAndMissingPairs(@TempDir Path dir) throws Exception {
         String jmh = "[" + String.join(",",
-                result("MmioBench.read32_safe", "{}", 1.10, 0.0, "ns/op"),
-                result("MmioBench.read32_unsafe", "{}", 1.00, 0.0, "ns/op"),
-                result("NvmeQueueBench.io_safe", "{}", 40.0, 0.0, "ns/op"),
-                result("NvmeQueueBench.io_raw", "{}", 38.0, 0.0, "ns/op")) + "]";
+                result("MmioBench.read32_safe", "{}", "ns/op", 1.10, 1.10),
+                result("MmioBench.read32_unsafe", "{}", "ns/op", 1.00, 1.00),
+                result("NvmeQueueBench.io_safe", "{}", "ns/op", 40.0, 40.0),
+                result("NvmeQueueBench.io_raw", "{}", "ns/op", 38.0, 38.0)) + "]";
         Object c = Json.parse("{\"benchmark\": \"nvme_null_loop\", \"compiler\": \"gcc 12\", "
                 + "\"runs_ns_per_op\": [20.0, 20.0]}");
         ReportGenerator g = new ReportGenerator(Json.parse(jmh), c, new Properties(), "a test");
