@@ -22,6 +22,8 @@
  * per-run ns/op values (the report computes the mean and its 99.9% confidence interval as JMH does).
  *
  * Usage: nvme_null_loop [runs [ios_per_run]]     Build: gcc -O2 -o build/nvme_null_loop nvme_null_loop.c
+ * Diagnostic build: -DMIRROR_VOLATILE_DONE adds the Java driver's per-I/O volatile store of Request.done (a
+ * sequentially consistent store, i.e. a full fence), to measure what that store costs.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stddef.h>
@@ -57,6 +59,7 @@ struct slot {
     uint32_t cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
     uint64_t deadline;
     int retries;
+    int done;
     io_cb cb;
     void *cb_ctx;
     uint64_t tag;
@@ -152,6 +155,12 @@ static void io_read(struct queue *q, uint64_t lba, int blocks, int block_size, u
         fail("queue full");
     struct slot *r = &q->slots[q->free_cids[--q->free_count]];
     r->state = SLOT_IN_FLIGHT;
+#ifdef MIRROR_VOLATILE_DONE
+    /* Diagnostic: the Java Queue.allocate's volatile store of Request.done (a full fence on x86-64). */
+    __atomic_store_n(&r->done, 0, __ATOMIC_SEQ_CST);
+#else
+    r->done = 0;
+#endif
     uint64_t len = (uint64_t) blocks * block_size;
     uint64_t prp1 = buffer, prp2 = 0;
     uint64_t first = PAGE - (buffer & (PAGE - 1));

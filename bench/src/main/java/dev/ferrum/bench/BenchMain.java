@@ -99,7 +99,7 @@ public final class BenchMain {
                 .warmupTime(p.warmupTime())
                 .measurementIterations(p.iterations())
                 .measurementTime(p.iterationTime())
-                .jvmArgsPrepend(FORK_JVM_ARGS)
+                .jvmArgs(FORK_JVM_ARGS) // instead of the host JVM's own arguments, which JMH would copy
                 .shouldFailOnError(true);
         if (p.queueDepths() != null) {
             c.param("qd", p.queueDepths());

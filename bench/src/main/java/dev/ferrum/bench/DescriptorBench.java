@@ -192,6 +192,25 @@ public class DescriptorBench {
         lba = l + 8;
     }
 
+    /** The raw counterpart of {@code sqeFill_safeLongs}: the same eight stores on a raw address. */
+    @Benchmark
+    public void sqeFill_unsafeLongs() {
+        int t = tail;
+        long l = lba;
+        // SAFETY: t < ENTRIES: the 64 bytes at sqAddr + t * 64 are inside the live SQ buffer.
+        long e = sqAddr + (long) t * 64;
+        Raw.putLong(e, (READ | (long) t << 16) | 1L << 32);
+        Raw.putLong(e + 8, 0L);
+        Raw.putLong(e + 16, 0L);
+        Raw.putLong(e + 24, prp1);
+        Raw.putLong(e + 32, 0L);
+        Raw.putLong(e + 40, l);
+        Raw.putLong(e + 48, 7L);
+        Raw.putLong(e + 56, 0L);
+        tail = (t + 1) & (ENTRIES - 1);
+        lba = l + 8;
+    }
+
     // ---- poll a completion entry's phase and read it ----
 
     @Benchmark

@@ -93,7 +93,7 @@ public final class NullDevice {
 
     /**
      * Starts a platform thread that runs {@link #step()} in a loop until {@link #stopThread()}: the device "on its
-     * own thread", as hardware runs beside the CPU. When idle it spins, and after 1000 idle steps yields the CPU
+     * own thread", as hardware runs beside the CPU. When idle it spins, and after 20 000 idle steps yields the CPU
      * between steps.
      *
      * @throws IllegalStateException if it already runs
@@ -108,7 +108,7 @@ public final class NullDevice {
             while (running) {
                 if (step() != 0) {
                     idle = 0;
-                } else if (idle < 1000) {
+                } else if (idle < 20_000) {
                     idle++;
                     Thread.onSpinWait();
                 } else {

@@ -132,6 +132,7 @@ public final class ReportGenerator {
         locks(md);
         workqueue(md);
         queueDepth(md);
+        diagnostics(md);
         allResults(md);
         md.append("## Reading the numbers\n\n");
         md.append("""
@@ -312,6 +313,38 @@ public final class ReportGenerator {
                 md.append("—");
             }
             md.append(" |\n");
+        }
+        md.append('\n');
+    }
+
+    /** Rows of the diagnostics table: label, benchmark key, key of the baseline it is compared with. */
+    private static final String[][] DIAGNOSTICS = {
+            {"MMIO read32: Mmio over a shared-arena segment (the safe row)", "MmioBreakdownBench.read32_mmioShared"},
+            {"MMIO read32: Mmio over a global-scope view (no liveness check)", "MmioBreakdownBench.read32_mmioGlobal"},
+            {"MMIO read32: segment VarHandle, shared arena (no Mmio check)", "MmioBreakdownBench.read32_segmentShared"},
+            {"MMIO read32: segment VarHandle, global-scope view (bounds + alignment only)",
+                    "MmioBreakdownBench.read32_segmentGlobal"},
+            {"MMIO read32: everything segment", "MmioBreakdownBench.read32_segmentEverything"},
+            {"MMIO read32: Unsafe", "MmioBreakdownBench.read32_unsafe"},
+            {"SQE fill: Sqe.write (12 aligned stores, the safe row)", "DescriptorBench.sqeFill_safe"},
+            {"SQE fill: 12 stores through unaligned handles", "DescriptorBench.sqeFill_safeUnaligned"},
+            {"SQE fill: 8 long stores through unaligned handles (proposed)", "DescriptorBench.sqeFill_safeLongs"},
+            {"SQE fill: 8 long stores, Unsafe", "DescriptorBench.sqeFill_unsafeLongs"},
+            {"SQE fill: 12 stores, Unsafe (the raw row)", "DescriptorBench.sqeFill_unsafe"},
+            {"CQE poll: Cqe (the safe row)", "DescriptorBench.cqePoll_safe"},
+            {"CQE poll: unaligned handles and fences", "DescriptorBench.cqePoll_safeUnaligned"},
+            {"CQE poll: Unsafe (the raw row)", "DescriptorBench.cqePoll_unsafe"},
+            {"NVMe per I/O: safe driver (the safe row)", "NvmeQueueBench.io_safe"},
+            {"NVMe per I/O: safe driver without the data buffer's pin/unpin", "NvmeQueueBench.io_safeWithoutPin"},
+            {"NVMe per I/O: safe, with the proposed SQE/CQE/doorbell accesses", "NvmeQueueBench.io_safeProposed"},
+            {"NVMe per I/O: RawQueue (the raw row)", "NvmeQueueBench.io_raw"},
+    };
+
+    private void diagnostics(StringBuilder md) {
+        md.append("## Diagnostics: where the time goes\n\nVariants that peel off or change one thing at a time "
+                + "(see [`bench/ANALYSIS.md`](../ANALYSIS.md)).\n\n| variant | ns/op |\n|---|---:|\n");
+        for (String[] d : DIAGNOSTICS) {
+            md.append("| ").append(d[0]).append(" | ").append(time(results.get(d[1]))).append(" |\n");
         }
         md.append('\n');
     }
