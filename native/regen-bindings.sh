@@ -24,7 +24,8 @@ for f in open close ioctl mmap munmap mlock munlock madvise pread pwrite read wr
 done
 for s in pollfd rlimit vfio_info_cap_header vfio_group_status vfio_device_info vfio_region_info \
          vfio_region_info_cap_sparse_mmap vfio_region_sparse_mmap_area vfio_irq_info vfio_irq_set \
-         vfio_iommu_type1_info vfio_iommu_type1_dma_map vfio_iommu_type1_dma_unmap; do
+         vfio_iommu_type1_info vfio_iommu_type1_dma_map vfio_iommu_type1_dma_unmap \
+         vfio_iommu_type1_info_cap_iova_range vfio_iova_range; do
   args+=(--include-struct "$s")
 done
 for c in O_RDONLY O_WRONLY O_RDWR O_CLOEXEC O_NONBLOCK \
@@ -40,6 +41,7 @@ for c in O_RDONLY O_WRONLY O_RDWR O_CLOEXEC O_NONBLOCK \
          VFIO_IRQ_SET_DATA_NONE VFIO_IRQ_SET_DATA_BOOL VFIO_IRQ_SET_DATA_EVENTFD \
          VFIO_IRQ_SET_ACTION_MASK VFIO_IRQ_SET_ACTION_UNMASK VFIO_IRQ_SET_ACTION_TRIGGER \
          VFIO_DMA_MAP_FLAG_READ VFIO_DMA_MAP_FLAG_WRITE \
+         VFIO_IOMMU_INFO_PGSIZES VFIO_IOMMU_INFO_CAPS VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE \
          VFIO_PCI_BAR0_REGION_INDEX VFIO_PCI_BAR1_REGION_INDEX VFIO_PCI_BAR2_REGION_INDEX \
          VFIO_PCI_BAR3_REGION_INDEX VFIO_PCI_BAR4_REGION_INDEX VFIO_PCI_BAR5_REGION_INDEX \
          VFIO_PCI_ROM_REGION_INDEX VFIO_PCI_CONFIG_REGION_INDEX VFIO_PCI_VGA_REGION_INDEX \

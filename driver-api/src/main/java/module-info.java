@@ -20,4 +20,5 @@ module dev.ferrum.driver {
     exports dev.ferrum.driver.pci;
     exports dev.ferrum.driver.pci.spi;
     exports dev.ferrum.driver.mock;
+    exports dev.ferrum.driver.vfio;
 }

@@ -28,6 +28,12 @@ public final class Syscalls {
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+    /**
+     * Per-thread errno capture buffer for the calls on hot paths (interrupt eventfds, region access), so they do not
+     * allocate; freed with its thread (an automatic arena).
+     */
+    private static final ThreadLocal<MemorySegment> CAPTURE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Linker.Option.captureStateLayout()));
 
     private static final ValueLayout.OfInt C_INT = Linux.C_INT;
     private static final ValueLayout.OfLong C_LONG = Linux.C_LONG;
@@ -256,8 +262,8 @@ public final class Syscalls {
     }
 
     private static long positional(MethodHandle h, String name, int fd, MemorySegment buf, long offset, String what) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
+        MemorySegment cs = CAPTURE.get();
+        try {
             while (true) {
                 long n = (long) h.invokeExact(cs, fd, buf, buf.byteSize(), offset);
                 if (n >= 0) {
@@ -285,8 +291,8 @@ public final class Syscalls {
     }
 
     private static long stream(MethodHandle h, String name, int fd, MemorySegment buf, String what) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
+        MemorySegment cs = CAPTURE.get();
+        try {
             while (true) {
                 long n = (long) h.invokeExact(cs, fd, buf, buf.byteSize());
                 if (n >= 0) {
@@ -326,8 +332,8 @@ public final class Syscalls {
      * @return the number of ready descriptors
      */
     public static int poll(MemorySegment fds, long nfds, int timeoutMillis) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
+        MemorySegment cs = CAPTURE.get();
+        try {
             int n = (int) POLL.invokeExact(cs, fds, nfds, timeoutMillis);
             if (n < 0) {
                 int e = errno(cs);

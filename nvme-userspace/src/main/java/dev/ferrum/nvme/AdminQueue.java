@@ -218,9 +218,10 @@ final class AdminQueue implements Queue.Sink {
         }
     }
 
-    /** Frees the rings and data pages; the controller must be disabled. */
+    /** Frees the rings and data pages; the controller must be disabled (or gone). */
     void release() {
         try (Guard<Queue> g = lock.lock()) {
+            g.get().deviceOwnsRings(false);
             g.get().release();
         }
         dataPages.close();

@@ -40,7 +40,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Threading: an {@link QueuePairOptions.Threading#OWNER_THREAD OWNER_THREAD} pair takes no lock and refuses other
  * threads ({@link WrongThreadException}); a {@link QueuePairOptions.Threading#SHARED SHARED} pair serializes on a
- * spin lock and delivers callbacks outside it. Callbacks run on the thread that processes completions.
+ * spin lock and delivers callbacks outside it. Callbacks run on the thread that processes completions. The
+ * owner-thread callback form is the allocation-free path; a shared pair allocates a small array per batch of
+ * completions it hands out of the lock.
  *
  * <p>Timeouts and recovery: a command outstanding longer than its timeout is aborted (admin Abort); if the abort
  * does not complete it, the controller is reset. After a reset, outstanding commands are resubmitted (up to
@@ -90,6 +92,10 @@ public final class IoQueuePair implements AutoCloseable {
     private long lastTimeoutCheck;
     private int polls;
     private boolean resetRequested;
+    /** The device wrote an invalid completion: stop reading this CQ until the controller has been reset. */
+    private boolean faulted;
+    /** Buffers of commands failed while the device might still DMA: unpinned only once it is disabled. */
+    private final List<DmaBuffer> leakedPins = new ArrayList<>();
 
     IoQueuePair(NvmeController ctrl, int qid, int entries, QueuePairOptions options, DmaPool pool,
                 InterruptVector vector, int vectorIndex, Workqueue bottomHalves) {
@@ -633,7 +639,10 @@ public final class IoQueuePair implements AutoCloseable {
 
         @Override
         public void deviceFault(String what) {
-            ctrl.requestReset("queue " + qid + ": " + what);
+            if (!faulted) {
+                faulted = true;
+                ctrl.requestReset("queue " + qid + ": " + what, generation);
+            }
         }
     }
 
@@ -667,11 +676,11 @@ public final class IoQueuePair implements AutoCloseable {
                     r.deadlineNanos = now + abortTimeoutNanos;
                     LOG.warn("{}: {} (cid {}) on queue {} timed out after {} ms; aborting", ctrl.address(),
                             describe(r), r.cid, qid, TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
-                    ctrl.abortCommand(qid, r.cid);
+                    ctrl.abortCommand(qid, r.cid, generation);
                 } else if (!resetRequested) {
                     resetRequested = true;
                     ctrl.requestReset(describe(r) + " (cid " + r.cid + ", queue " + qid
-                            + ") did not complete after Abort");
+                            + ") did not complete after Abort", generation);
                 }
             }
         }
@@ -717,7 +726,7 @@ public final class IoQueuePair implements AutoCloseable {
         if (generation != ctrl.generation()) {
             return recover(false);
         }
-        return true;
+        return !faulted; // an invalid completion was seen: wait for the reset rather than read garbage again
     }
 
     private RuntimeException closedOrFailed() {
@@ -788,6 +797,7 @@ public final class IoQueuePair implements AutoCloseable {
         }
         q.ringDoorbell();
         resetRequested = false;
+        faulted = false;
         generation = g;
         LOG.info("{}: queue pair {} recovered: {} command(s) resubmitted, {} failed", ctrl.address(), qid,
                 resubmitted, outstanding.size() - resubmitted);
@@ -820,8 +830,11 @@ public final class IoQueuePair implements AutoCloseable {
             }
             if (status == Integer.MIN_VALUE) {
                 LOG.error("{}: {} on queue {} failed while the device may still access its buffer; the buffer "
-                        + "stays pinned", ctrl.address(), describe(r), qid);
-                r.pinned = null;
+                        + "stays pinned until the controller is disabled", ctrl.address(), describe(r), qid);
+                if (r.pinned != null) {
+                    leakedPins.add(r.pinned);
+                    r.pinned = null;
+                }
                 finish(r, IoStatus.CONTROLLER_FAILED);
             } else {
                 finish(r, status);
@@ -851,14 +864,10 @@ public final class IoQueuePair implements AutoCloseable {
                 vector.setHandler(null);
             }
             if (dmaStopped) {
-                q.deviceOwnsRings(false);
+                releaseMemory();
             }
-            try {
-                q.release();
-                prpPages.close();
-            } catch (IllegalStateException e) {
-                LOG.warn("queue pair {}: memory not released ({}); it stays allocated", qid, e.getMessage());
-            }
+            // Otherwise the controller may still write the rings: they stay pinned until it is disabled, and the
+            // controller calls releaseAfterDisable().
         };
         if (lock != null) {
             try (Guard<Queue> g = lock.lock()) {
@@ -868,6 +877,31 @@ public final class IoQueuePair implements AutoCloseable {
             body.run();
         }
         deliver();
+    }
+
+    /** The controller was disabled: memory kept from the device can be given back now. */
+    void releaseAfterDisable() {
+        if (lock != null) {
+            try (Guard<Queue> g = lock.lock()) {
+                releaseMemory();
+            }
+        } else {
+            releaseMemory();
+        }
+    }
+
+    private void releaseMemory() {
+        for (DmaBuffer b : leakedPins) {
+            b.unpin();
+        }
+        leakedPins.clear();
+        q.deviceOwnsRings(false);
+        try {
+            q.release();
+            prpPages.close();
+        } catch (IllegalStateException e) {
+            LOG.debug("queue pair {}: memory already released: {}", qid, e.getMessage());
+        }
     }
 
     /** Completes what can be completed, swallowing errors (for a controller that is failing or closing). */
@@ -903,7 +937,7 @@ public final class IoQueuePair implements AutoCloseable {
         try {
             if (generation != ctrl.generation()) {
                 recover(false);
-            } else {
+            } else if (!faulted) {
                 reapLocked(Integer.MAX_VALUE);
                 long now = System.nanoTime();
                 if (q.outstanding() > 0) {

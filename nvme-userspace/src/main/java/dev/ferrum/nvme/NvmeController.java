@@ -101,10 +101,16 @@ public final class NvmeController implements AutoCloseable {
     private volatile String failure;
     private volatile long resets;
     private volatile String pendingResetReason;
+    /** The generation for which a reset is scheduled (so requests about one problem merge). */
+    private long resetScheduledFor;
+    /** Abort commands outstanding: at most ACL (Identify Controller) at once; beyond that, reset instead. */
+    private final java.util.concurrent.atomic.AtomicInteger abortsInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final Work resetWork;
     private ControllerInfo info;
     private int grantedQueues;
-    private IoQueuePair defaultQueuePair;
+    private volatile IoQueuePair defaultQueuePair;
+    /** Closed queue pairs whose memory the device might still reach: released after the controller is disabled. */
+    private final List<IoQueuePair> orphans = new ArrayList<>();
     /** For {@link #attach}: closing the controller also unbinds the driver, releasing BARs and DMA memory. */
     private volatile Runnable unbindOnClose;
 
@@ -115,11 +121,8 @@ public final class NvmeController implements AutoCloseable {
      * @throws dev.ferrum.driver.pci.PciProbeException if bring-up failed (the cause says why)
      */
     public static NvmeController attach(PciBus bus, PciAddress address, NvmeOptions options) {
-        PciDevice device = bus.device(address).orElseThrow(() -> new IllegalArgumentException("no PCI function "
-                + address + " on the " + bus.backendName() + " bus (present: "
-                + bus.devices().stream().map(d -> d.address().toString()).toList() + ")"));
         NvmeDriver driver = new NvmeDriver(options);
-        bus.bind(driver, device);
+        PciDevice device = bus.bind(driver, address);
         NvmeController ctrl = driver.controller(address).orElseThrow();
         ctrl.unbindOnClose = () -> bus.unbind(device);
         return ctrl;
@@ -390,11 +393,21 @@ public final class NvmeController implements AutoCloseable {
                 0, null, fid & 0xff, value, 0);
     }
 
-    /** Sends Abort for command {@code cid} of queue {@code sqid}, without waiting (timeouts use it). */
-    void abortCommand(int sqid, int cid) {
+    /**
+     * Sends Abort for command {@code cid} of queue {@code sqid}, without waiting (timeouts use it). More timed-out
+     * commands than the controller's Abort Command Limit (ACL) at once escalate to a reset, as Linux does.
+     */
+    void abortCommand(int sqid, int cid, long observedGeneration) {
+        if (abortsInFlight.incrementAndGet() > info.abortLimit()) {
+            abortsInFlight.decrementAndGet();
+            requestReset("more than " + info.abortLimit() + " commands timed out at once (the controller's Abort "
+                    + "Command Limit)", observedGeneration);
+            return;
+        }
         try {
             admin.submit("Abort (SQ " + sqid + ", CID " + cid + ")", Nvme.NVME_ADMIN_ABORT(), 0, 0, null, null,
                     cid << 16 | sqid, 0, 0, 0, 0, 0).whenComplete((dw0, error) -> {
+                        abortsInFlight.decrementAndGet();
                         if (error == null && (dw0 & 1) != 0) {
                             LOG.warn("{}: Abort of CID {} on queue {}: the controller did not abort it", address, cid,
                                     sqid);
@@ -402,7 +415,9 @@ public final class NvmeController implements AutoCloseable {
                     });
             workqueue.enqueue(adminBottomHalf);
         } catch (QueueFullException e) {
-            requestReset("cannot send Abort for CID " + cid + " on queue " + sqid + ": " + e.getMessage());
+            abortsInFlight.decrementAndGet();
+            requestReset("cannot send Abort for CID " + cid + " on queue " + sqid + ": " + e.getMessage(),
+                    observedGeneration);
         }
     }
 
@@ -496,8 +511,12 @@ public final class NvmeController implements AutoCloseable {
                 LOG.warn("{}: deleting queue pair {} failed: {}", address, qp.id(), e.getMessage());
             }
         }
-        qp.releaseAfterDelete(deleted || dmaStopped, IoStatus.QUEUE_CLOSED);
+        boolean safe = deleted || dmaStopped;
+        qp.releaseAfterDelete(safe, IoStatus.QUEUE_CLOSED);
         synchronized (stateLock) {
+            if (!safe) {
+                orphans.add(qp); // its memory is released once the controller is disabled
+            }
             queuePairs.remove(qp.id());
             qidsInUse.clear(qp.id());
             if (qp == defaultQueuePair) {
@@ -508,6 +527,10 @@ public final class NvmeController implements AutoCloseable {
 
     /** The shared queue pair behind {@link Namespace}'s own I/O methods, created on first use. */
     IoQueuePair defaultQueuePair() {
+        IoQueuePair qp = defaultQueuePair;
+        if (qp != null && qp.isOpen()) {
+            return qp; // the common case: no lock per I/O
+        }
         synchronized (stateLock) {
             if (defaultQueuePair == null || !defaultQueuePair.isOpen()) {
                 defaultQueuePair = createQueuePair(QueuePairOptions.builder()
@@ -524,18 +547,26 @@ public final class NvmeController implements AutoCloseable {
     // Reset and recovery
     // ---------------------------------------------------------------------------------------------------------
 
-    /** Schedules a controller reset (at most one runs; requests while one is pending merge). */
-    void requestReset(String reason) {
-        if (state == State.CLOSED || state == State.FAILED) {
-            return;
+    /**
+     * Schedules a controller reset for a problem seen in controller generation {@code observed}. Requests about a
+     * generation that has already been reset, or for which a reset is already scheduled, are dropped: one problem
+     * never causes two resets.
+     */
+    void requestReset(String reason, long observed) {
+        synchronized (stateLock) {
+            if (state == State.CLOSED || state == State.FAILED || observed != generation
+                    || resetScheduledFor == generation) {
+                return;
+            }
+            resetScheduledFor = generation;
+            pendingResetReason = reason;
         }
-        pendingResetReason = reason;
         LOG.warn("{}: reset requested: {}", address, reason);
         workqueue.enqueue(resetWork);
     }
 
     private void deviceFault(String what) {
-        requestReset("invalid completion entry: " + what);
+        requestReset("invalid completion entry: " + what, generation);
     }
 
     /**
@@ -546,7 +577,7 @@ public final class NvmeController implements AutoCloseable {
      */
     public void reset() {
         requireLive();
-        requestReset("requested by the application");
+        requestReset("requested by the application", generation);
         workqueue.flush();
         if (state == State.FAILED) {
             throw new ControllerFailedException(address + ": reset failed: " + failure);
@@ -633,7 +664,7 @@ public final class NvmeController implements AutoCloseable {
                 return;
             }
             if (state == State.LIVE && NvmeRegs.CSTS_CFS.isSet(csts)) {
-                requestReset("controller fatal status (CSTS.CFS)");
+                requestReset("controller fatal status (CSTS.CFS)", generation);
             } else if (state == State.LIVE) {
                 admin.poll();
                 for (IoQueuePair qp : queuePairsSnapshot()) {
@@ -858,6 +889,7 @@ public final class NvmeController implements AutoCloseable {
         workqueue.destroy();
         if (dmaStopped) {
             admin.release();
+            releaseRingsAfterDmaStopped();
         } else {
             LOG.error("{}: the controller could not be disabled; its queue memory is kept", address);
         }
@@ -882,6 +914,24 @@ public final class NvmeController implements AutoCloseable {
             LockSupport.parkNanos(100_000);
         }
         disable();
+    }
+
+    /**
+     * Once the device can no longer DMA (disabled, or gone): the rings of every queue pair are plain memory again,
+     * so the device's DMA pool can free them at unbind. The pairs are failed first, so their owners never read the
+     * rings again.
+     */
+    private void releaseRingsAfterDmaStopped() {
+        for (IoQueuePair qp : queuePairsSnapshot()) {
+            qp.markFailed();
+            qp.queue().deviceOwnsRings(false);
+        }
+        List<IoQueuePair> left;
+        synchronized (stateLock) {
+            left = List.copyOf(orphans);
+            orphans.clear();
+        }
+        left.forEach(IoQueuePair::releaseAfterDisable);
     }
 
     /** Surprise removal or failed probe: stop without touching a device that may be gone. */
@@ -909,6 +959,12 @@ public final class NvmeController implements AutoCloseable {
         }
         if (admin != null) {
             admin.abortAllAndReset(new ControllerFailedException(address + ": " + why));
+            if (dmaStopped) {
+                admin.release();
+            }
+        }
+        if (dmaStopped) {
+            releaseRingsAfterDmaStopped();
         }
         workqueue.destroy();
     }

@@ -39,6 +39,21 @@ public final class DmaEngine {
         return iommu.fault(iova, length, write, "unmapped during the access");
     }
 
+    /**
+     * {@return the device's own view of {@code [iova, iova + length)}, translated now, for memory a model touches on
+     * every command (queue rings)} Keeping the view saves a translation (a lookup and a slice) per access.
+     *
+     * <p>The view stays usable until the driver unmaps that IOVA range; from then on every access through it throws
+     * {@link IllegalStateException}. A model must treat that as a DMA fault; calling any other method of this engine
+     * for the same address then records the fault on the IOMMU and throws {@link IommuFaultException}. Bus mastering
+     * is checked only now: a model keeping a view checks {@link DeviceModel#busMasterEnabled()} before using it.
+     *
+     * @throws IommuFaultException if the range is not inside one live mapping or bus mastering is off (recorded)
+     */
+    public MemorySegment translate(long iova, long length, boolean write) {
+        return at(iova, length, write);
+    }
+
     /** Copies {@code dst.byteSize()} bytes from device address {@code iova} into {@code dst}. */
     public void read(long iova, MemorySegment dst) {
         MemorySegment src = at(iova, dst.byteSize(), false);

@@ -139,6 +139,24 @@ public final class PciBus implements AutoCloseable {
         probe(driver, device, id);
     }
 
+    /**
+     * Binds {@code driver} to the function at {@code address}: the usual way a tool or an application takes one
+     * device.
+     *
+     * @return the bound device
+     * @throws IllegalArgumentException if no function is at {@code address} (the message lists those present), or
+     *                                  it is not in the driver's ID table
+     * @throws IllegalStateException    if it is already bound
+     * @throws PciProbeException        if the driver's probe failed
+     */
+    public synchronized PciDevice bind(PciDriver driver, PciAddress address) {
+        PciDevice device = device(address).orElseThrow(() -> new IllegalArgumentException("no PCI function "
+                + address + " on the " + backend.name() + " bus (present: "
+                + devices().stream().map(d -> d.address().toString()).toList() + ")"));
+        bind(driver, device);
+        return device;
+    }
+
     private static Optional<DeviceId> match(PciDriver driver, PciDevice device) {
         return driver.idTable().stream().filter(device::matches).findFirst();
     }
@@ -191,6 +209,8 @@ public final class PciBus implements AutoCloseable {
             unbind(d);
         }
         for (PciDevice d : devices.values()) {
+            // Resources taken through a device no driver is bound to (tools, tests) are released too.
+            d.releaseBinding();
             d.markRemoved();
             try {
                 d.function().close();
@@ -244,6 +264,7 @@ public final class PciBus implements AutoCloseable {
             synchronized (PciBus.this) {
                 LOG.warn("{}: {} was surprise-removed", backend.name(), d);
                 unbind(d);
+                d.releaseBinding();
                 devices.remove(d.address());
                 d.markRemoved();
                 function.close();

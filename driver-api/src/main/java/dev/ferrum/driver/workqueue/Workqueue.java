@@ -272,7 +272,10 @@ public final class Workqueue {
     /**
      * Waits until every item that is pending or running on this queue now has finished ({@code flush_workqueue}).
      * Items queued later are not waited for; armed delayed items are not pending here yet and are not waited for.
-     * Waits uninterruptibly (the interrupt status is restored on return).
+     * One edge is not covered: an item queued here while it was still running on <em>another</em> queue's worker
+     * is handed to that worker (an item never runs twice at once), and this queue's flush no longer sees it (use
+     * {@link WorkItem#flush()} for such an item). Waits uninterruptibly (the interrupt status is restored on
+     * return).
      *
      * @throws IllegalStateException if called from one of this queue's own work items (it would wait for itself)
      */

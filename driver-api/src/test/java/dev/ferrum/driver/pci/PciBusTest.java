@@ -162,4 +162,21 @@ class PciBusTest {
         }
         assertEquals(0, new MockPciBus().functions().size());
     }
+
+    @Test
+    void closingTheBusReleasesResourcesOfDevicesUsedWithoutADriver() {
+        long before = DmaPool.liveBuffersGlobally();
+        MockPciBus mock = new MockPciBus().add(A, new EchoDevice(), MockPciBus.Mode.STEPPED);
+        Mmio regs;
+        DmaBuffer buffer;
+        try (PciBus bus = PciBus.open(mock)) {
+            PciDevice d = bus.device(A).orElseThrow();
+            regs = d.bar(0).get().mmio();
+            buffer = d.dmaPool().allocate(4096);
+            assertEquals(EchoDevice.ID_VALUE, regs.read32(EchoDevice.ID));
+        }
+        assertThrows(RevokedException.class, () -> regs.read32(EchoDevice.ID));
+        assertFalse(buffer.isAlive());
+        assertEquals(before, DmaPool.liveBuffersGlobally());
+    }
 }

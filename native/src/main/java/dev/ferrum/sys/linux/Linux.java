@@ -428,6 +428,15 @@ public class Linux extends Linux$shared {
     public static int VFIO_REGION_INFO_CAP_SPARSE_MMAP() {
         return VFIO_REGION_INFO_CAP_SPARSE_MMAP;
     }
+    private static final int VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE 1
+     * }
+     */
+    public static int VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE() {
+        return VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
+    }
 
     /**
      * Variadic invoker class for:
@@ -1984,6 +1993,24 @@ public class Linux extends Linux$shared {
      */
     public static int VFIO_IRQ_SET_ACTION_TRIGGER() {
         return VFIO_IRQ_SET_ACTION_TRIGGER;
+    }
+    private static final int VFIO_IOMMU_INFO_PGSIZES = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define VFIO_IOMMU_INFO_PGSIZES 1
+     * }
+     */
+    public static int VFIO_IOMMU_INFO_PGSIZES() {
+        return VFIO_IOMMU_INFO_PGSIZES;
+    }
+    private static final int VFIO_IOMMU_INFO_CAPS = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define VFIO_IOMMU_INFO_CAPS 2
+     * }
+     */
+    public static int VFIO_IOMMU_INFO_CAPS() {
+        return VFIO_IOMMU_INFO_CAPS;
     }
     private static final int VFIO_DMA_MAP_FLAG_READ = (int)1L;
     /**

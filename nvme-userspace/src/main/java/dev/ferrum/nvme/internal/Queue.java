@@ -237,7 +237,7 @@ public final class Queue {
      * Records whether the device may access the rings: while it may (the queue exists on an enabled controller),
      * the ring buffers are pinned, so no pool or owner can free them under the device. Idempotent.
      */
-    public void deviceOwnsRings(boolean owns) {
+    public synchronized void deviceOwnsRings(boolean owns) {
         if (owns && !ringsPinned) {
             sqBuffer.pin();
             cqBuffer.pin();
@@ -252,6 +252,7 @@ public final class Queue {
     /**
      * Frees the rings. The device must no longer own them ({@link #deviceOwnsRings(boolean) deviceOwnsRings(false)}
      * after the queue was deleted or the controller disabled); otherwise this throws and the memory stays.
+     * Synchronized with {@link #deviceOwnsRings}: a failing controller may give the rings up from another thread.
      */
     public void release() {
         sqBuffer.close();

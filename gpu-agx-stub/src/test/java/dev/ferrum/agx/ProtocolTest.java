@@ -1,0 +1,69 @@
+package dev.ferrum.agx;
+
+import dev.ferrum.agx.internal.fw.EventMsg;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The device is untrusted (ARCHITECTURE rule 6): what the firmware writes is validated before it is used. Harmless
+ * garbage is counted and ignored; state that cannot be trusted any more (a stamp beyond what was submitted, a ring
+ * pointer out of range) fails the device cleanly, never the JVM, and no waiter hangs.
+ */
+class ProtocolTest {
+
+    @Test
+    void bogusEventsAreCountedAndIgnored() throws Exception {
+        AgxOptions options = AgxOptions.builder().eventSlots(8).build();
+        try (TestBed t = TestBed.threaded(options)) {
+            GpuBuffer b = t.gpu.allocate(4096);
+            t.firmware.postEvent(EventMsg.FLAG, 0, 0, 0, 1 << 3);            // slot 3 has no owner
+            t.firmware.postEvent(EventMsg.FLAG, 0, 0, 0, 0, 0, 0, 1 << 31);   // slot 127, beyond the 8 in use
+            t.firmware.postEvent(0x77, 0, 0, 0);                             // unknown type
+            t.firmware.postEvent(EventMsg.FAULT, 1000, 42, 0xdead, 0);       // fault naming slot 1000
+            TestBed.await("the bogus events to be handled", () -> t.gpu.stats().protocolErrors() == 3);
+            assertEquals(1, t.gpu.stats().faults(), "the fault event is counted, its slot rejected");
+            TestBed.awaitOk(t.gpu.submit(ComputeJob.fill(b, 3)));
+            assertEquals(3, b.readInts(0, 1)[0]);
+            assertEquals(AgxDevice.State.LIVE, t.gpu.state());
+            b.close();
+            t.assertNoJobResourcesLeft();
+        }
+    }
+
+    @Test
+    void aStampBeyondWhatWasSubmittedFailsTheDevice() throws Exception {
+        try (TestBed t = TestBed.threaded()) {
+            GpuBuffer b = t.gpu.allocate(4096);
+            t.firmware.pause();
+            Fence f = t.gpu.submit(ComputeJob.fill(b, 1));
+            int slot = t.gpu.defaultQueue().queue().eventSlot();
+            int submitted = (int) t.gpu.defaultQueue().queue().sequences()[3];
+            t.firmware.writeStamp(slot, submitted + 5); // the firmware claims work nobody submitted
+            FirmwareCrashedException e = assertThrows(FirmwareCrashedException.class, () -> f.await(TestBed.WAIT));
+            assertEquals(FirmwareCrashedException.DETECTED_BY_DRIVER, e.crashCode());
+            assertTrue(e.getMessage().contains("protocol violation"), e.getMessage());
+            assertTrue(e.getMessage().contains("beyond the last value submitted"), e.getMessage());
+            assertEquals(AgxDevice.State.CRASHED, t.gpu.state());
+            b.close();
+            t.assertNoJobResourcesLeft();
+        }
+    }
+
+    @Test
+    void anEventWritePointerOutOfRangeFailsTheDevice() throws Exception {
+        try (TestBed t = TestBed.threaded()) {
+            GpuBuffer b = t.gpu.allocate(4096);
+            t.firmware.pause();
+            Fence f = t.gpu.submit(ComputeJob.fill(b, 1).withTimeout(Duration.ofSeconds(30)));
+            t.firmware.corruptEventWritePointer(100_000);
+            FirmwareCrashedException e = assertThrows(FirmwareCrashedException.class, () -> f.await(TestBed.WAIT));
+            assertTrue(e.getMessage().contains("write pointer is 100000, outside 0..255"), e.getMessage());
+            b.close();
+        }
+    }
+}
