@@ -28,9 +28,10 @@ import java.util.Properties;
  * </pre>
  *
  * <p>Profiles: {@code smoke} proves every benchmark runs (in this JVM, no forks, one 20 ms iteration, two queue
- * depths); {@code quick} runs the suite twice (rounds), each time one fork per benchmark with 2 x 0.3 s warm-up and
- * 4 x 0.3 s measurement (about 7 minutes); {@code full} runs it three times with 5 x 1 s warm-up and 8 x 1 s
- * measurement (about an hour). The JSON holds every round's results; the report pools them.
+ * depths); {@code quick} runs the suite once, one fork per benchmark with 2 x 0.3 s warm-up and 5 x 0.3 s
+ * measurement, queue depths 1, 4, 16, 64 and 128 (about 5 minutes); {@code full} runs it three times (rounds, one
+ * fork each) with 5 x 1 s warm-up and 8 x 1 s measurement and all queue depths (about 75 minutes). The JSON holds
+ * every round's results; the report pools them.
  */
 public final class BenchMain {
     private BenchMain() {}
@@ -79,8 +80,8 @@ public final class BenchMain {
             return switch (name) {
                 case "smoke" -> new Profile(name, 1, 0, 0, TimeValue.milliseconds(1), 1, TimeValue.milliseconds(20),
                         new String[] {"1", "16"});
-                case "quick" -> new Profile(name, 2, 1, 2, TimeValue.milliseconds(300), 4,
-                        TimeValue.milliseconds(300), null);
+                case "quick" -> new Profile(name, 1, 1, 2, TimeValue.milliseconds(300), 5,
+                        TimeValue.milliseconds(300), new String[] {"1", "4", "16", "64", "128"});
                 case "full" -> new Profile(name, 3, 1, 5, TimeValue.seconds(1), 8, TimeValue.seconds(1), null);
                 default -> throw new IllegalArgumentException("unknown profile '" + name
                         + "': expected smoke, quick or full");

@@ -90,29 +90,23 @@ public class NvmeQueueBench {
         }
     }
 
-    static int oneIo(NvmeRig rig) {
-        rig.submit();
-        rig.device.step();
-        return rig.complete(1);
-    }
-
     @Benchmark
     public int io_safe(Safe s) {
-        return oneIo(s.rig);
+        return IoRig.oneIo(s.rig);
     }
 
     @Benchmark
     public int io_safeWithoutPin(SafeWithoutPin s) {
-        return oneIo(s.rig);
+        return IoRig.oneIo(s.rig);
     }
 
     @Benchmark
     public int io_safeProposed(Proposed s) {
-        return oneIo(s.rig);
+        return IoRig.oneIo(s.rig);
     }
 
     @Benchmark
     public int io_raw(Raw s) {
-        return oneIo(s.rig);
+        return IoRig.oneIo(s.rig);
     }
 }

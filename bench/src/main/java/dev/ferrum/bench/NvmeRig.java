@@ -1,5 +1,6 @@
 package dev.ferrum.bench;
 
+import dev.ferrum.bench.internal.Backoff;
 import dev.ferrum.bench.internal.NullDevice;
 import dev.ferrum.bench.internal.RawQueue;
 import dev.ferrum.memory.DeviceAddressSpace;
@@ -23,7 +24,7 @@ import java.lang.foreign.MemorySegment;
  * <p>Invariants: exactly one of {@link #safe}, {@link #raw} and {@link #proposed} is non-null; the device sees the driver's memory
  * only while the rig is open.
  */
-final class NvmeRig implements AutoCloseable {
+final class NvmeRig implements IoRig {
     static final int ENTRIES = 256;
     static final int QID = 1;
     static final int BLOCK_SIZE = 512;
@@ -54,6 +55,8 @@ final class NvmeRig implements AutoCloseable {
     }
 
     final Counter callback = new Counter();
+    /** How the benchmark thread waits for completions (threaded device). */
+    final Backoff backoff = new Backoff();
     final SafeQueuePath safe;
     final RawQueue raw;
     final ProposedQueuePath proposed;
@@ -82,8 +85,8 @@ final class NvmeRig implements AutoCloseable {
             DmaBuffer prp = pool.allocate((ENTRIES - 1) * 4096L);
             sq = sqb.deviceAddress();
             cq = cqb.deviceAddress();
-            raw = new RawQueue(QID, ENTRIES, sq, cq, prp.deviceAddress(), bar.address() + sqDoorbell,
-                    bar.address() + cqDoorbell);
+            raw = new RawQueue(QID, ENTRIES, sq, cq, prp.deviceAddress(), prp.deviceAddress(),
+                    bar.address() + sqDoorbell, bar.address() + cqDoorbell);
             safe = null;
             proposed = null;
         } else if (driver == Driver.PROPOSED) {
@@ -117,8 +120,8 @@ final class NvmeRig implements AutoCloseable {
         return cqAddress;
     }
 
-    /** Submits one 4 KiB Read. */
-    void submit() {
+    @Override
+    public void submit() {
         long l = lba;
         lba = (l + BLOCKS) & 0xf_ffff;
         if (safe != null) {
@@ -130,8 +133,18 @@ final class NvmeRig implements AutoCloseable {
         }
     }
 
-    /** Reaps up to {@code max} completions, running their callbacks; {@return how many} */
-    int complete(int max) {
+    @Override
+    public void step() {
+        device.step();
+    }
+
+    @Override
+    public Backoff backoff() {
+        return backoff;
+    }
+
+    @Override
+    public int complete(int max) {
         return safe != null ? safe.processCompletions(max)
                 : raw != null ? raw.processCompletions(max) : proposed.processCompletions(max);
     }

@@ -26,7 +26,7 @@ class NvmeLoopTest {
         for (NvmeRig.Driver driver : NvmeRig.Driver.values()) {
             try (NvmeRig rig = new NvmeRig(driver)) {
                 for (int i = 0; i < 1000; i++) {
-                    assertEquals(1, NvmeQueueBench.oneIo(rig), "I/O " + i + " (" + driver + ")");
+                    assertEquals(1, IoRig.oneIo(rig), "I/O " + i + " (" + driver + ")");
                 }
                 assertEquals(1000, rig.callback.completed);
                 assertEquals(0, rig.callback.lastStatus);
@@ -45,13 +45,36 @@ class NvmeLoopTest {
                     rig.submit();
                 }
                 for (int i = 0; i < 5000; i++) {
-                    NvmeQueueDepthBench.completeAndResubmit(rig);
+                    IoRig.completeAndResubmit(rig);
                     assertEquals(16, rig.outstanding(), "queue depth after operation " + i);
                 }
                 rig.drain();
                 assertEquals(5016, rig.callback.completed);
                 rig.device.stopThread();
                 assertEquals(5016, rig.device.completed());
+            }
+        }
+    }
+
+    @Test
+    void driverAndRawHostCompleteEveryIoOnTheMockController() {
+        for (boolean raw : new boolean[] {false, true}) {
+            try (MockNvmeRig rig = new MockNvmeRig(true, raw)) {
+                for (int i = 0; i < 500; i++) {
+                    assertEquals(1, IoRig.oneIo(rig), "I/O " + i + " (raw=" + raw + ")");
+                }
+                assertEquals(500, rig.callback.completed);
+                assertEquals(0, rig.callback.lastStatus, "null-mode Reads succeed");
+                assertEquals(500, rig.mock.ioCommandsCompleted(0x02), "the controller executed each Read");
+            }
+            try (MockNvmeRig rig = new MockNvmeRig(false, raw)) {
+                for (int i = 0; i < 16; i++) {
+                    rig.submit();
+                }
+                for (int i = 0; i < 2000; i++) {
+                    assertEquals(1, IoRig.completeAndResubmit(rig));
+                }
+                assertEquals(2000, rig.callback.completed, "raw=" + raw);
             }
         }
     }
@@ -79,7 +102,7 @@ class NvmeLoopTest {
             }
             assertArrayEquals(sb, rb);
             for (NvmeRig rig : new NvmeRig[] {safe, raw}) {
-                rig.device.step();
+                rig.step();
                 assertEquals(1, rig.complete(1), "completed before the rig closes (the safe one is pinned)");
             }
         }
@@ -96,7 +119,7 @@ class NvmeLoopTest {
         }
 
         RawQueue queue() {
-            return new RawQueue(1, 4, sq.address(), cq.address(), 0, bar.address() + SQ_TAIL,
+            return new RawQueue(1, 4, sq.address(), cq.address(), 0, 0, bar.address() + SQ_TAIL,
                     bar.address() + CQ_HEAD);
         }
 

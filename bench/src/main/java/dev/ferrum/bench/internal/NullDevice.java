@@ -93,8 +93,7 @@ public final class NullDevice {
 
     /**
      * Starts a platform thread that runs {@link #step()} in a loop until {@link #stopThread()}: the device "on its
-     * own thread", as hardware runs beside the CPU. When idle it spins, and after 20 000 idle steps yields the CPU
-     * between steps.
+     * own thread", as hardware runs beside the CPU. When idle it waits as {@link Backoff} says.
      *
      * @throws IllegalStateException if it already runs
      */
@@ -104,15 +103,12 @@ public final class NullDevice {
         }
         running = true;
         thread = Thread.ofPlatform().daemon().name(name).start(() -> {
-            int idle = 0;
+            Backoff backoff = new Backoff();
             while (running) {
                 if (step() != 0) {
-                    idle = 0;
-                } else if (idle < 20_000) {
-                    idle++;
-                    Thread.onSpinWait();
+                    backoff.reset();
                 } else {
-                    Thread.yield(); // more runnable threads than cores: let the driver run
+                    backoff.idle();
                 }
             }
         });

@@ -58,6 +58,7 @@ public final class RawQueue {
     private final long sq;
     private final long cq;
     private final long prpPages;
+    private final long prpPagesDevice;
     private final long sqDoorbell;
     private final long cqDoorbell;
     private final Slot[] slots;
@@ -73,18 +74,22 @@ public final class RawQueue {
     private int doneCount;
 
     /**
-     * @param sq         address of {@code entries * 64} bytes of submission ring
+     * @param sq         address of {@code entries * 64} bytes of submission ring (CPU address; the device was told
+     *                   its device address when the queue was created)
      * @param cq         address of {@code entries * 16} bytes of completion ring, zeroed
      * @param prpPages   address of {@code (entries - 1) * 4096} bytes of PRP list pages
+     * @param prpPagesDevice the device address (IOVA) of the PRP list pages
      * @param sqDoorbell address of the SQ tail doorbell
      * @param cqDoorbell address of the CQ head doorbell
      */
-    public RawQueue(int qid, int entries, long sq, long cq, long prpPages, long sqDoorbell, long cqDoorbell) {
+    public RawQueue(int qid, int entries, long sq, long cq, long prpPages, long prpPagesDevice, long sqDoorbell,
+                    long cqDoorbell) {
         this.qid = qid;
         this.entries = entries;
         this.sq = sq;
         this.cq = cq;
         this.prpPages = prpPages;
+        this.prpPagesDevice = prpPagesDevice;
         this.sqDoorbell = sqDoorbell;
         this.cqDoorbell = cqDoorbell;
         this.slots = new Slot[entries - 1];
@@ -133,7 +138,7 @@ public final class RawQueue {
                     // needs 512 entries, one page).
                     Raw.putLong(prpPages + list + i * 8, next + i * PAGE);
                 }
-                prp2 = prpPages + list;
+                prp2 = prpPagesDevice + list;
             }
         }
         r.opcode = READ;

@@ -40,7 +40,8 @@ final class Charts {
     private static String label(Pair p) {
         String l = switch (p.group()) {
             case Pair.MMIO -> "MMIO " + p.name();
-            case Pair.NVME -> "NVMe " + p.name();
+            case Pair.NVME -> p.safeKey().startsWith("NvmeDriverBench") ? "NVMe driver+mock, safe / raw"
+                    : p.baseKey().startsWith("C.") ? "NVMe queue code, safe / C" : "NVMe queue code, safe / raw";
             case Pair.WORKQUEUE -> p.safeKey().contains("HighPri") ? "Workqueue latency (high-pri)"
                     : "Workqueue latency";
             default -> p.name();
@@ -133,11 +134,13 @@ final class Charts {
         List<String> names = new ArrayList<>();
         List<Double> ns = new ArrayList<>();
         List<Double> err = new ArrayList<>();
-        addBar(results, "NvmeQueueBench.io_safe", "Java, safe driver", names, ns, err);
-        addBar(results, "NvmeQueueBench.io_raw", "Java, RawQueue (Unsafe)", names, ns, err);
-        addBar(results, "C.nvme_null_loop", "C, gcc -O2", names, ns, err);
-        CategoryChart c = new CategoryChartBuilder().width(800).height(500)
-                .title("NVMe: submit + null device + complete, one thread (lower is better)")
+        addBar(results, "NvmeDriverBench.io_safe", "driver + mock", names, ns, err);
+        addBar(results, "NvmeDriverBench.io_raw", "RawQueue + mock", names, ns, err);
+        addBar(results, "NvmeQueueBench.io_safe", "queue code + null dev.", names, ns, err);
+        addBar(results, "NvmeQueueBench.io_raw", "RawQueue + null dev.", names, ns, err);
+        addBar(results, "C.nvme_null_loop", "C + null dev.", names, ns, err);
+        CategoryChart c = new CategoryChartBuilder().width(900).height(500)
+                .title("NVMe: submit + device step + complete, one thread (lower is better)")
                 .yAxisTitle("ns per I/O").build();
         style(c);
         c.getStyler().setLegendVisible(false);
@@ -163,18 +166,24 @@ final class Charts {
     /** IOPS against queue depth, device on its own thread. */
     static XYChart queueDepth(Map<String, Measurement> results) {
         XYChart c = new XYChartBuilder().width(900).height(550)
-                .title("NVMe IOPS against queue depth (null device on its own thread)")
+                .title("NVMe IOPS against queue depth (device on its own thread)")
                 .xAxisTitle("queue depth").yAxisTitle("million I/O per second").build();
         style(c);
         c.getStyler().setXAxisLogarithmic(true);
         c.getStyler().setYAxisMin(0.0);
         boolean any = false;
-        for (String variant : new String[] {"safe", "raw"}) {
+        String[][] series = {
+                {"NvmeDriverBench.iops_safe", "driver on the mock"},
+                {"NvmeDriverBench.iops_raw", "RawQueue on the mock"},
+                {"NvmeQueueDepthBench.iops_safe", "queue code + null device"},
+                {"NvmeQueueDepthBench.iops_raw", "RawQueue + null device"},
+        };
+        for (String[] sr : series) {
             List<Double> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
             List<Double> e = new ArrayList<>();
             for (int qd : QUEUE_DEPTHS) {
-                Measurement m = results.get("NvmeQueueDepthBench.iops_" + variant + "[qd=" + qd + "]");
+                Measurement m = results.get(sr[0] + "[qd=" + qd + "]");
                 if (m != null) {
                     x.add((double) qd);
                     y.add(m.opsPerSecond() / 1e6);
@@ -182,7 +191,7 @@ final class Charts {
                 }
             }
             if (!x.isEmpty()) {
-                c.addSeries(variant.equals("safe") ? "safe driver" : "RawQueue (Unsafe)", x, y, e);
+                c.addSeries(sr[1], x, y, e);
                 any = true;
             }
         }

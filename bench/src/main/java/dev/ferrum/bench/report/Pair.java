@@ -91,11 +91,16 @@ record Pair(String group, String name, String safeKey, String baseKey, String ba
                     + "checker compiled out)"),
             new Pair(LOCKS, "SpinLock, 2 threads", "LockBench.contended_spinLock", "LockBench.contended_rawCas",
                     "raw CAS lock", 1.10, "the same with two threads on one lock (time per operation per thread)"),
-            new Pair(NVME, "per I/O, safe / raw", "NvmeQueueBench.io_safe", "NvmeQueueBench.io_raw",
-                    "RawQueue", 1.10, "submit a 4 KiB Read, step the null device, reap the completion and run the "
-                    + "callback, on one thread: the driver's Queue code against the same code on raw addresses"),
-            new Pair(NVME, "per I/O, safe / C", "NvmeQueueBench.io_safe", "C.nvme_null_loop", "C (gcc -O2)", 1.5,
-                    "the same loop against native/c/nvme_null_loop.c"),
+            new Pair(NVME, "driver per I/O on the mock, safe / raw", "NvmeDriverBench.io_safe",
+                    "NvmeDriverBench.io_raw", "RawQueue on the mock", 1.10, "IoQueuePair.read (all its checks), "
+                    + "one step of the mock NVMe controller in null mode, processCompletions and the callback, on one "
+                    + "thread; against RawQueue on an identical controller (the device's work is the same)"),
+            new Pair(NVME, "queue code per I/O, safe / raw", "NvmeQueueBench.io_safe", "NvmeQueueBench.io_raw",
+                    "RawQueue", 1.10, "the driver's Queue code driven as IoQueuePair does (pin, PRP, SQE, doorbell; "
+                    + "reap, validation, unpin, callback) with a minimal null device stepped in the loop: the driver's "
+                    + "queue cost without the mock's; against the same code on raw addresses"),
+            new Pair(NVME, "queue code per I/O, safe / C", "NvmeQueueBench.io_safe", "C.nvme_null_loop", "C (gcc -O2)",
+                    1.5, "the same loop against native/c/nvme_null_loop.c, its line-by-line C twin"),
             new Pair(WORKQUEUE, "enqueue-to-run latency", "WorkqueueBench.latency[executor=workqueue]",
                     "WorkqueueBench.latency[executor=threadPool]", "ThreadPoolExecutor", 1.0,
                     "enqueue one item on an idle pool and spin until it ran (virtual-thread Workqueue)"),
