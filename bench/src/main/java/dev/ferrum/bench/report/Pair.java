@@ -18,6 +18,8 @@ record Pair(String group, String name, String safeKey, String baseKey, String ba
         MET_WITHIN_ERROR("yes (within error)"),
         MISSED_WITHIN_ERROR("no (within error)"),
         MISSED("**no**"),
+        /** A side's error is at least its value: the interval says nothing. */
+        INCONCLUSIVE("inconclusive (error ≥ value)"),
         NOT_MEASURED("not measured");
 
         final String text;
@@ -34,7 +36,8 @@ record Pair(String group, String name, String safeKey, String baseKey, String ba
     /**
      * {@return the pair evaluated} The ratio's error propagates the two 99.9% half-widths as relative errors
      * added in quadrature. The verdict is "yes" when the whole interval is at or under the target, "no" when it is
-     * wholly above, and otherwise "(within error)" with the side the point estimate falls on.
+     * wholly above, and otherwise "(within error)" with the side the point estimate falls on; "inconclusive" when a
+     * side's error is as large as its value (first-order propagation means nothing then).
      */
     Row evaluate(Map<String, Measurement> results) {
         Measurement s = results.get(safeKey);
@@ -44,7 +47,9 @@ record Pair(String group, String name, String safeKey, String baseKey, String ba
         }
         double ratio = s.nsPerOp() / b.nsPerOp();
         double err = ratio * Math.hypot(s.relativeError(), b.relativeError());
-        return new Row(this, s, b, ratio, err, verdict(ratio, err, target));
+        Verdict v = s.relativeError() >= 1 || b.relativeError() >= 1 ? Verdict.INCONCLUSIVE
+                : verdict(ratio, err, target);
+        return new Row(this, s, b, ratio, err, v);
     }
 
     static Verdict verdict(double value, double err, double target) {

@@ -81,6 +81,16 @@ class ReportTest {
     }
 
     @Test
+    void aSideWhoseErrorExceedsItsValueMakesThePairInconclusive() {
+        java.util.Map<String, Measurement> r = java.util.Map.of(
+                "LockBench.contended_spinLock", new Measurement("LockBench.contended_spinLock", 70, 10, "ns/op", 5),
+                "LockBench.contended_rawCas", new Measurement("LockBench.contended_rawCas", 7e7, 3e8, "ns/op", 5));
+        Pair p = Pair.ALL.stream().filter(x -> x.safeKey().equals("LockBench.contended_spinLock")).findFirst()
+                .orElseThrow();
+        assertEquals(Pair.Verdict.INCONCLUSIVE, p.evaluate(r).verdict());
+    }
+
+    @Test
     void reportStatesRatiosTargetsAndMissingPairs(@TempDir Path dir) throws Exception {
         String jmh = "[" + String.join(",",
                 result("MmioBench.read32_safe", "{}", "ns/op", 1.10, 1.10),
