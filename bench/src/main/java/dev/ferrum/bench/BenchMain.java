@@ -32,6 +32,9 @@ import java.util.Properties;
  * measurement, queue depths 1, 4, 16, 64 and 128 (about 5 minutes); {@code full} runs it three times (rounds, one
  * fork each) with 5 x 1 s warm-up and 8 x 1 s measurement and all queue depths (about 75 minutes). The JSON holds
  * every round's results; the report pools them.
+ *
+ * <p>Invariants: the JSON file holds the results of every round; the run-info file is written only after the last
+ * round.
  */
 public final class BenchMain {
     private BenchMain() {}

@@ -38,6 +38,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Diagnostics ({@code _safeUnaligned}, {@code _safeLongs}): the same work on the same checked segment written
  * the way proposed to make {@code Sqe}/{@code Cqe} cheaper (see {@code bench/ANALYSIS.md}).
+ *
+ * <p>Invariants: the rings are live from set-up to tear-down; every completion entry carries the phase the next
+ * poll of its slot expects.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -23,6 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>{@code uncontended}: one thread, the lock is always free. {@code contended}: two threads of one JMH group
  * take the same lock in a loop (on a 2-core machine, both cores); the score is the average time per lock/unlock
  * per thread. {@link LockdepBench} measures the lock-order checker.
+ *
+ * <p>Invariants: each lock guards only its own counter; the counters are touched only with their lock held.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

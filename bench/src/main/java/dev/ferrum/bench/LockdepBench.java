@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
  * checker is compiled in): {@code checker=off} switches it off at run time ({@link LockOrderChecker#setEnabled}),
  * {@code checker=on} leaves it on (every acquisition walks the stack to record its site). Compare with
  * {@link LockBench#uncontended_spinLock}, where the checker is compiled out.
+ *
+ * <p>Invariants: the checker's state is set in set-up and not changed during a trial.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -28,6 +28,8 @@ import java.util.concurrent.TimeUnit;
  * <p>The "BAR" is 8 KiB of ordinary memory from a shared arena, as a mock device's BAR is. Offsets are constants,
  * as register offsets in a driver are ({@code long} literals: ARCHITECTURE rule 5). Writes store a changing value so
  * that no store is redundant. Each method is one register operation.
+ *
+ * <p>Invariants: every access is inside the live 8 KiB window at a naturally aligned constant offset.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -33,6 +33,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code segmentEverything}: the VarHandle on the "everything" segment (= {@link MmioBench#read32_segment});</li>
  *   <li>{@code unsafe}: {@code Unsafe} (= {@link MmioBench#read32_unsafe}).</li>
  * </ul>
+ *
+ * <p>Invariants: every variant reads the same 32-bit register of the same live memory with acquire ordering.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -26,6 +26,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code iops_safe} / {@code iops_raw}: the controller on its own thread, {@code qd} Reads in flight; each
  *       operation waits for one completion and submits a replacement; the score is I/O per second.</li>
  * </ul>
+ *
+ * <p>Invariants: each state owns its own controller, bus and queue pair, created and closed on the benchmark
+ * thread; every submitted command completes before its state closes.
  */
 public class NvmeDriverBench {
 

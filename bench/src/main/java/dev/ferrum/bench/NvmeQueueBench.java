@@ -23,6 +23,8 @@ import java.util.concurrent.TimeUnit;
  * is the same loop in C. See {@link NvmeRig}. {@code io_safeWithoutPin} is a diagnostic: the safe driver minus the
  * data buffer's pin and unpin, to show what they cost; {@code io_safeProposed} is the safe path with the cheaper
  * checked accesses proposed in {@code bench/ANALYSIS.md} ({@link ProposedQueuePath}).
+ *
+ * <p>Invariants: no command is outstanding between operations (each operation completes the I/O it submits).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

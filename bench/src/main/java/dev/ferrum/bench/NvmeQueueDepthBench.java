@@ -18,6 +18,9 @@ import java.util.concurrent.TimeUnit;
  * reaps it, runs its callback and submits a replacement. Both sides
  * wait as {@link dev.ferrum.bench.internal.Backoff} says: spin, and yield only after 50 µs (a peer that was descheduled). The score is I/Os per second. On a 2-core machine the
  * device thread takes the second core. Same driver variants as {@link NvmeQueueBench}.
+ *
+ * <p>Invariants: exactly qd commands are outstanding between operations; the device thread runs from set-up to
+ * tear-down, which completes everything before freeing memory.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)

@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       plus a new handle object and the handle's closed-flag compare-and-set. Its baseline is the bare count
  *       ({@code refcount_varHandle}).</li>
  * </ul>
+ *
+ * <p>Invariants: the counts are 1 between operations; the Arc's resource is never released during a trial.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -36,6 +36,9 @@ import java.util.concurrent.locks.LockSupport;
  *       item. The tasks are preallocated ({@code Work} items are embedded objects; the executors get
  *       preallocated {@code Runnable}s), so what is measured is queueing, waking and running.</li>
  * </ul>
+ *
+ * <p>Invariants: each executor state owns its pool and destroys it at tear-down; a work item is never enqueued
+ * while it is still pending (each one ran before the next invocation).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
