@@ -55,43 +55,51 @@ public final class Raw {
     // SAFETY: the segment is only accessed at addresses of live memory the benchmark allocated (see each caller).
     public static final MemorySegment EVERYTHING = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
-    // SAFETY (all accessors below): the caller guarantees that [address, address + width) is live, allocated
-    // memory it owns for the duration of the call.
+    // The accessors below: the caller guarantees that [address, address + width) is live, allocated memory it
+    // owns for the duration of the call, and says why at the call site.
 
     public static int getInt(long address) {
+        // SAFETY: the caller's live address (see above); no check, by design.
         return U.getInt(address);
     }
 
     public static int getIntAcquire(long address) {
+        // SAFETY: the caller's live address (see above); no check, by design.
         int v = U.getInt(address);
         U.loadFence();
         return v;
     }
 
     public static int getIntRelaxed(long address) {
+        // SAFETY: the caller's live address (see above); no check, by design.
         return U.getIntVolatile(null, address);
     }
 
     public static long getLongAcquire(long address) {
+        // SAFETY: the caller's live address (see above); no check, by design.
         long v = U.getLong(address);
         U.loadFence();
         return v;
     }
 
     public static void putInt(long address, int value) {
+        // SAFETY: the caller's live address (see above); no check, by design.
         U.putInt(address, value);
     }
 
     public static void putLong(long address, long value) {
+        // SAFETY: the caller's live address (see above); no check, by design.
         U.putLong(address, value);
     }
 
     public static void putIntRelease(long address, int value) {
+        // SAFETY: the caller's live address (see above); no check, by design.
         U.putOrderedInt(null, address, value);
     }
 
     /** A relaxed write; see the class comment for why it is a release store here. */
     public static void putIntRelaxed(long address, int value) {
+        // SAFETY: the caller's live address (see above); no check, by design.
         U.putOrderedInt(null, address, value);
     }
 }
