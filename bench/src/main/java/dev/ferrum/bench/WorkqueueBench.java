@@ -27,7 +27,9 @@ import java.util.concurrent.locks.LockSupport;
  * {@code workqueue} (a driver's own queue, {@code Workqueue.builder(..).maxActive(2)}: virtual-thread workers),
  * {@code workqueueHighPri} (the same with {@code highPriority()}: dedicated platform threads, the queue for
  * completion bottom halves), {@code threadPool} ({@code ThreadPoolExecutor}, 2 core threads,
- * {@code LinkedBlockingQueue}) and {@code forkJoin} ({@code new ForkJoinPool(2)}).
+ * {@code LinkedBlockingQueue}), {@code threadPoolVirtual} (the same with virtual-thread workers: a diagnostic that
+ * separates what virtual threads cost from what {@code Workqueue} costs) and {@code forkJoin}
+ * ({@code new ForkJoinPool(2)}).
  *
  * <ul>
  *   <li>{@code latency}: enqueue one item and busy-wait until it has run (a volatile flag it sets): the
@@ -48,7 +50,7 @@ public class WorkqueueBench {
     /** One executor under test, with its tasks. */
     @State(Scope.Thread)
     public static class Pool {
-        @Param({"workqueue", "workqueueHighPri", "threadPool", "forkJoin"})
+        @Param({"workqueue", "workqueueHighPri", "threadPool", "threadPoolVirtual", "forkJoin"})
         public String executor;
 
         private Workqueue wq;
@@ -79,6 +81,8 @@ public class WorkqueueBench {
                 case "workqueueHighPri" -> wq = Workqueue.builder("bench-hi").maxActive(2).highPriority().build();
                 case "threadPool" -> pool = new ThreadPoolExecutor(2, 2, 10, TimeUnit.SECONDS,
                         new LinkedBlockingQueue<>());
+                case "threadPoolVirtual" -> pool = new ThreadPoolExecutor(2, 2, 10, TimeUnit.SECONDS,
+                        new LinkedBlockingQueue<>(), Thread.ofVirtual().factory());
                 case "forkJoin" -> pool = new ForkJoinPool(2);
                 default -> throw new IllegalArgumentException("unknown executor " + executor);
             }

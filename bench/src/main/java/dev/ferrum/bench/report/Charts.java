@@ -205,7 +205,8 @@ final class Charts {
     static CategoryChart workqueue(Map<String, Measurement> results) {
         String[][] ex = {
                 {"workqueue", "Workqueue"}, {"workqueueHighPri", "Workqueue highPri"},
-                {"threadPool", "ThreadPoolExecutor"}, {"forkJoin", "ForkJoinPool"},
+                {"threadPool", "ThreadPoolExecutor"}, {"threadPoolVirtual", "TPE, virtual threads"},
+                {"forkJoin", "ForkJoinPool"},
         };
         List<String> names = new ArrayList<>();
         List<Double> lat = new ArrayList<>();

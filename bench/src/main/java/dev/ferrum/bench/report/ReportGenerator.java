@@ -283,6 +283,7 @@ public final class ReportGenerator {
                 {"workqueue", "Workqueue (virtual-thread workers)"},
                 {"workqueueHighPri", "Workqueue, highPriority() (platform threads)"},
                 {"threadPool", "ThreadPoolExecutor"},
+                {"threadPoolVirtual", "ThreadPoolExecutor with virtual-thread workers (diagnostic)"},
                 {"forkJoin", "ForkJoinPool"},
         };
         for (String[] e : ex) {
