@@ -139,7 +139,7 @@ final class Charts {
         addBar(results, "NvmeQueueBench.io_safe", "queue code + null dev.", names, ns, err);
         addBar(results, "NvmeQueueBench.io_raw", "RawQueue + null dev.", names, ns, err);
         addBar(results, "C.nvme_null_loop", "C + null dev.", names, ns, err);
-        CategoryChart c = new CategoryChartBuilder().width(900).height(500)
+        CategoryChart c = new CategoryChartBuilder().width(1100).height(500)
                 .title("NVMe: submit + device step + complete, one thread (lower is better)")
                 .yAxisTitle("ns per I/O").build();
         style(c);
