@@ -57,6 +57,8 @@ public final class DmaBuffer implements AutoCloseable {
     private final Arena arena;
     private final long pageSize;
     private volatile int state;
+    /** Root only: who holds the registration pin, or null. */
+    private volatile Object registeredTo;
 
     /** A root buffer. */
     DmaBuffer(DmaPool pool, Arena arena, MemorySegment segment, long deviceAddress, long pageSize) {
@@ -190,6 +192,47 @@ public final class DmaBuffer implements AutoCloseable {
     public Pin pinned() {
         pin();
         return new Pin(this);
+    }
+
+    /**
+     * Registers this buffer with {@code owner} (e.g. an NVMe queue pair) that will hand it to the device many times:
+     * one {@link #pin()} covers all those operations, so they need not pin and unpin each time (io_uring's and SPDK's
+     * "registered buffers"). The buffer cannot be closed while registered. Slices share the registration.
+     *
+     * @throws IllegalStateException if the buffer is closed or already registered
+     */
+    public void register(Object owner) {
+        java.util.Objects.requireNonNull(owner, "owner");
+        DmaBuffer r = root;
+        synchronized (r) {
+            if (r.registeredTo != null) {
+                throw new IllegalStateException(r + " is already registered with " + r.registeredTo);
+            }
+            r.pin();
+            r.registeredTo = owner;
+        }
+    }
+
+    /** {@return whether this buffer (or the buffer it was sliced from) is registered with {@code owner}} */
+    public boolean isRegisteredTo(Object owner) {
+        return root.registeredTo == owner;
+    }
+
+    /**
+     * Ends a registration made by {@link #register}: releases its pin. The owner must know the device no longer uses
+     * the buffer on its behalf.
+     *
+     * @throws IllegalStateException if not registered with {@code owner}
+     */
+    public void unregister(Object owner) {
+        DmaBuffer r = root;
+        synchronized (r) {
+            if (r.registeredTo != owner || owner == null) {
+                throw new IllegalStateException(r + " is not registered with " + owner);
+            }
+            r.registeredTo = null;
+            r.unpin();
+        }
     }
 
     /** {@return the number of pins currently held, or -1 if closed} */

@@ -12,7 +12,7 @@ import java.util.Objects;
  *
  * <p>Every access checks that the offset is inside the window and naturally aligned, and throws
  * {@link IndexOutOfBoundsException} or {@link IllegalArgumentException} naming the window, offset and width
- * otherwise. When the window's memory is revoked (the device was removed or its driver unbound: the segment's
+ * otherwise. (The checks are the segment access's own, done once; only a refused access pays for the message.) When the window's memory is revoked (the device was removed or its driver unbound: the segment's
  * arena was closed) every access throws {@link RevokedException} naming the window. Accesses do not allocate.
  *
  * <p>Ordering, mirroring Linux's MMIO accessors:
@@ -92,15 +92,20 @@ public final class Mmio {
         return window.scope().isAlive();
     }
 
-    private void check(long offset, int width) {
+    /**
+     * The slow path of a refused access: the segment access itself checked bounds and alignment (so the common path
+     * pays for those checks once); this turns its exception into one that names the window, offset and width.
+     */
+    private RuntimeException misuse(long offset, int width, RuntimeException cause) {
         if (offset < 0 || offset > size - width) {
-            throw new IndexOutOfBoundsException("MMIO " + (width * 8) + "-bit access at offset 0x"
+            return new IndexOutOfBoundsException("MMIO " + (width * 8) + "-bit access at offset 0x"
                     + Long.toHexString(offset) + " is outside '" + name + "' (" + size + " bytes)");
         }
         if ((offset & (width - 1)) != 0) {
-            throw new IllegalArgumentException("MMIO " + (width * 8) + "-bit access at offset 0x"
+            return new IllegalArgumentException("MMIO " + (width * 8) + "-bit access at offset 0x"
                     + Long.toHexString(offset) + " of '" + name + "' is not " + width + "-byte aligned");
         }
+        return cause;
     }
 
     private RevokedException revoked(IllegalStateException e) {
@@ -109,9 +114,10 @@ public final class Mmio {
 
     /** {@return the 8-bit register at {@code offset}}, an acquire read. */
     public byte read8(long offset) {
-        check(offset, 1);
         try {
             return (byte) H8.getAcquire(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 1, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -119,9 +125,10 @@ public final class Mmio {
 
     /** Writes the 8-bit register at {@code offset}: a release write. */
     public void write8(long offset, byte value) {
-        check(offset, 1);
         try {
             H8.setRelease(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 1, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -129,9 +136,10 @@ public final class Mmio {
 
     /** {@return the 8-bit register at {@code offset}}, a relaxed (opaque) read. */
     public byte read8Relaxed(long offset) {
-        check(offset, 1);
         try {
             return (byte) H8.getOpaque(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 1, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -139,9 +147,10 @@ public final class Mmio {
 
     /** Writes the 8-bit register at {@code offset}: a relaxed (opaque) write. */
     public void write8Relaxed(long offset, byte value) {
-        check(offset, 1);
         try {
             H8.setOpaque(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 1, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -149,9 +158,10 @@ public final class Mmio {
 
     /** {@return the 8-bit register at {@code offset}}, a volatile read. */
     public byte read8Volatile(long offset) {
-        check(offset, 1);
         try {
             return (byte) H8.getVolatile(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 1, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -159,9 +169,10 @@ public final class Mmio {
 
     /** Writes the 8-bit register at {@code offset}: a volatile write. */
     public void write8Volatile(long offset, byte value) {
-        check(offset, 1);
         try {
             H8.setVolatile(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 1, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -169,9 +180,10 @@ public final class Mmio {
 
     /** {@return the 16-bit register at {@code offset}}, an acquire read. */
     public short read16(long offset) {
-        check(offset, 2);
         try {
             return (short) H16.getAcquire(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 2, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -179,9 +191,10 @@ public final class Mmio {
 
     /** Writes the 16-bit register at {@code offset}: a release write. */
     public void write16(long offset, short value) {
-        check(offset, 2);
         try {
             H16.setRelease(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 2, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -189,9 +202,10 @@ public final class Mmio {
 
     /** {@return the 16-bit register at {@code offset}}, a relaxed (opaque) read. */
     public short read16Relaxed(long offset) {
-        check(offset, 2);
         try {
             return (short) H16.getOpaque(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 2, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -199,9 +213,10 @@ public final class Mmio {
 
     /** Writes the 16-bit register at {@code offset}: a relaxed (opaque) write. */
     public void write16Relaxed(long offset, short value) {
-        check(offset, 2);
         try {
             H16.setOpaque(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 2, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -209,9 +224,10 @@ public final class Mmio {
 
     /** {@return the 16-bit register at {@code offset}}, a volatile read. */
     public short read16Volatile(long offset) {
-        check(offset, 2);
         try {
             return (short) H16.getVolatile(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 2, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -219,9 +235,10 @@ public final class Mmio {
 
     /** Writes the 16-bit register at {@code offset}: a volatile write. */
     public void write16Volatile(long offset, short value) {
-        check(offset, 2);
         try {
             H16.setVolatile(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 2, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -229,9 +246,10 @@ public final class Mmio {
 
     /** {@return the 32-bit register at {@code offset}}, an acquire read. */
     public int read32(long offset) {
-        check(offset, 4);
         try {
             return (int) H32.getAcquire(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 4, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -239,9 +257,10 @@ public final class Mmio {
 
     /** Writes the 32-bit register at {@code offset}: a release write. */
     public void write32(long offset, int value) {
-        check(offset, 4);
         try {
             H32.setRelease(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 4, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -249,9 +268,10 @@ public final class Mmio {
 
     /** {@return the 32-bit register at {@code offset}}, a relaxed (opaque) read. */
     public int read32Relaxed(long offset) {
-        check(offset, 4);
         try {
             return (int) H32.getOpaque(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 4, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -259,9 +279,10 @@ public final class Mmio {
 
     /** Writes the 32-bit register at {@code offset}: a relaxed (opaque) write. */
     public void write32Relaxed(long offset, int value) {
-        check(offset, 4);
         try {
             H32.setOpaque(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 4, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -269,9 +290,10 @@ public final class Mmio {
 
     /** {@return the 32-bit register at {@code offset}}, a volatile read. */
     public int read32Volatile(long offset) {
-        check(offset, 4);
         try {
             return (int) H32.getVolatile(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 4, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -279,9 +301,10 @@ public final class Mmio {
 
     /** Writes the 32-bit register at {@code offset}: a volatile write. */
     public void write32Volatile(long offset, int value) {
-        check(offset, 4);
         try {
             H32.setVolatile(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 4, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -289,9 +312,10 @@ public final class Mmio {
 
     /** {@return the 64-bit register at {@code offset}}, an acquire read. */
     public long read64(long offset) {
-        check(offset, 8);
         try {
             return (long) H64.getAcquire(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 8, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -299,9 +323,10 @@ public final class Mmio {
 
     /** Writes the 64-bit register at {@code offset}: a release write. */
     public void write64(long offset, long value) {
-        check(offset, 8);
         try {
             H64.setRelease(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 8, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -309,9 +334,10 @@ public final class Mmio {
 
     /** {@return the 64-bit register at {@code offset}}, a relaxed (opaque) read. */
     public long read64Relaxed(long offset) {
-        check(offset, 8);
         try {
             return (long) H64.getOpaque(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 8, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -319,9 +345,10 @@ public final class Mmio {
 
     /** Writes the 64-bit register at {@code offset}: a relaxed (opaque) write. */
     public void write64Relaxed(long offset, long value) {
-        check(offset, 8);
         try {
             H64.setOpaque(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 8, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -329,9 +356,10 @@ public final class Mmio {
 
     /** {@return the 64-bit register at {@code offset}}, a volatile read. */
     public long read64Volatile(long offset) {
-        check(offset, 8);
         try {
             return (long) H64.getVolatile(window, offset);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 8, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }
@@ -339,9 +367,10 @@ public final class Mmio {
 
     /** Writes the 64-bit register at {@code offset}: a volatile write. */
     public void write64Volatile(long offset, long value) {
-        check(offset, 8);
         try {
             H64.setVolatile(window, offset, value);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw misuse(offset, 8, e);
         } catch (IllegalStateException e) {
             throw revoked(e);
         }

@@ -96,6 +96,8 @@ public final class IoQueuePair implements AutoCloseable {
     private boolean faulted;
     /** Buffers of commands failed while the device might still DMA: unpinned only once it is disabled. */
     private final List<DmaBuffer> leakedPins = new ArrayList<>();
+    /** Buffers registered with this pair (pinned once; released when the pair's memory is released). */
+    private final List<DmaBuffer> registered = new ArrayList<>();
 
     IoQueuePair(NvmeController ctrl, int qid, int entries, QueuePairOptions options, DmaPool pool,
                 InterruptVector vector, int vectorIndex, Workqueue bottomHalves) {
@@ -269,6 +271,56 @@ public final class IoQueuePair implements AutoCloseable {
     /** Deallocates and waits. */
     public void deallocate(Namespace ns, long lba, int blocks) {
         sync(Nvme.NVME_CMD_DSM(), ns, lba, blocks, null);
+    }
+
+    /**
+     * Registers {@code buffer} with this queue pair: it is pinned once now instead of on every command that uses it,
+     * which saves two atomic operations per I/O (SPDK's and io_uring's registered buffers). It cannot be closed while
+     * registered; {@link #unregisterBuffer} or closing the pair ends the registration.
+     *
+     * @throws IllegalArgumentException if the buffer is not mapped for this controller
+     * @throws IllegalStateException    if it is closed or registered elsewhere
+     */
+    public void registerBuffer(DmaBuffer buffer) {
+        if (buffer.pool().addressSpace() != ctrl.addressSpace()) {
+            throw new IllegalArgumentException(buffer + " is not DMA-mapped for controller " + ctrl.address());
+        }
+        if (owner != null) {
+            checkOwner();
+            buffer.register(this);
+            registered.add(buffer);
+        } else {
+            try (Guard<Queue> g = lock.lock()) {
+                buffer.register(this);
+                registered.add(buffer);
+            }
+        }
+    }
+
+    /**
+     * Ends a registration. Only while no command is outstanding on this pair (the device might still be using the
+     * buffer otherwise).
+     *
+     * @throws IllegalStateException if commands are outstanding, or the buffer is not registered here
+     */
+    public void unregisterBuffer(DmaBuffer buffer) {
+        if (owner != null) {
+            checkOwner();
+            unregisterLocked(buffer);
+        } else {
+            try (Guard<Queue> g = lock.lock()) {
+                unregisterLocked(buffer);
+            }
+        }
+    }
+
+    private void unregisterLocked(DmaBuffer buffer) {
+        if (q.outstanding() > 0) {
+            throw new IllegalStateException("cannot unregister " + buffer + " from queue pair " + qid + ": "
+                    + q.outstanding() + " command(s) outstanding may still use it");
+        }
+        buffer.unregister(this);
+        registered.remove(buffer);
     }
 
     /**
@@ -510,8 +562,10 @@ public final class IoQueuePair implements AutoCloseable {
         int cdw11 = 0;
         int cdw12 = 0;
         if (buffer != null) {
-            buffer.pin();
-            r.pinned = buffer;
+            if (!buffer.isRegisteredTo(this)) {
+                buffer.pin(); // a registered buffer is pinned once, for as long as it is registered
+                r.pinned = buffer;
+            }
             long len = (long) blocks * ns.blockSize();
             long addr = buffer.deviceAddress() + offset;
             prp1 = addr;
@@ -895,6 +949,10 @@ public final class IoQueuePair implements AutoCloseable {
             b.unpin();
         }
         leakedPins.clear();
+        for (DmaBuffer b : registered) {
+            b.unregister(this);
+        }
+        registered.clear();
         q.deviceOwnsRings(false);
         try {
             q.release();

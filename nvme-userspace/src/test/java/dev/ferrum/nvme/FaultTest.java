@@ -101,7 +101,9 @@ class FaultTest {
             int[][] seen = submitWrites(t, qp, buf, 8, 0);
             drain(qp);
             hang.cancel();
-            assertEquals(2, t.mock.adminCommandsReceived(Nvme.NVME_ADMIN_ABORT()), "never more than ACL aborts");
+            long aborts = t.mock.adminCommandsReceived(Nvme.NVME_ADMIN_ABORT());
+            // Two were submitted; the reset may come before the controller fetched the second.
+            assertTrue(aborts >= 1 && aborts <= 2, "never more than ACL (2) aborts, saw " + aborts);
             assertEquals(1, t.ctrl.resetCount());
             for (int i = 0; i < 8; i++) {
                 assertEquals(1, seen[i][0]);

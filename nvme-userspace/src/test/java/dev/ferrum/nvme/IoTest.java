@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -312,6 +313,36 @@ class IoTest {
             }
             assertEquals(8, done[0]);
             assertEquals(8, t.mock.ioCommandsReceived(Nvme.NVME_CMD_WRITE()));
+        }
+    }
+
+    @Test
+    void registeredBuffersArePinnedOnceAndReleasedWithThePair() {
+        try (TestBed t = new TestBed()) {
+            IoQueuePair qp = t.ctrl.createQueuePair();
+            DmaBuffer buf = t.buffer(8192);
+            qp.registerBuffer(buf);
+            assertEquals(1, buf.pinCount());
+            assertTrue(buf.isRegisteredTo(qp));
+            IllegalStateException twice = assertThrows(IllegalStateException.class, () -> qp.registerBuffer(buf));
+            assertTrue(twice.getMessage().contains("already registered"), twice.getMessage());
+            int[] done = new int[1];
+            qp.write(t.ns(), 0, 8, buf.slice(0, 4096), (tag, s) -> done[0]++, 0);
+            assertEquals(1, buf.pinCount(), "no per-command pin on a registered buffer");
+            IllegalStateException busy = assertThrows(IllegalStateException.class, () -> qp.unregisterBuffer(buf));
+            assertTrue(busy.getMessage().contains("1 command(s) outstanding"), busy.getMessage());
+            assertThrows(IllegalStateException.class, buf::close, "registered buffers cannot be freed");
+            while (done[0] == 0) {
+                qp.processCompletions(Integer.MAX_VALUE);
+            }
+            qp.read(t.ns(), 0, 8, buf.slice(4096, 4096));
+            assertEquals(-1, buf.segment().asSlice(0, 4096).mismatch(buf.segment().asSlice(4096, 4096)));
+            qp.unregisterBuffer(buf);
+            assertEquals(0, buf.pinCount());
+            qp.registerBuffer(buf);
+            qp.close();
+            assertFalse(buf.isRegisteredTo(qp), "closing the pair ends its registrations");
+            buf.close();
         }
     }
 }

@@ -190,15 +190,14 @@ public final class Queue {
         int ph = phase;
         while (n < max) {
             long base = (long) head * Cqe.SIZE;
-            int dw3 = Cqe.dw3Acquire(cq, base);
-            int status = dw3 >>> 16;
+            long dw23 = Cqe.dw23Acquire(cq, base);
+            int status = (int) (dw23 >>> 48);
             if ((status & NvmeRegs.STATUS_PHASE) != ph) {
                 break;
             }
-            int cid = dw3 & 0xffff;
-            int dw2 = Cqe.dw2(cq, base);
-            int sqHead = dw2 & 0xffff;
-            int sqId = dw2 >>> 16;
+            int cid = (int) (dw23 >>> 32) & 0xffff;
+            int sqHead = (int) dw23 & 0xffff;
+            int sqId = (int) (dw23 >>> 16) & 0xffff;
             if (cid >= slots.length || slots[cid].state == Request.FREE) {
                 sink.deviceFault("completion for command ID " + cid + " on queue " + qid
                         + ", which is not outstanding");
@@ -229,8 +228,8 @@ public final class Queue {
 
     /** {@return whether the next completion entry is new (a cheap peek, no side effects)} */
     public boolean hasCompletion() {
-        int dw3 = Cqe.dw3Acquire(cq, (long) cqHead * Cqe.SIZE);
-        return ((dw3 >>> 16) & NvmeRegs.STATUS_PHASE) == phase;
+        long dw23 = Cqe.dw23Acquire(cq, (long) cqHead * Cqe.SIZE);
+        return ((int) (dw23 >>> 48) & NvmeRegs.STATUS_PHASE) == phase;
     }
 
     /**

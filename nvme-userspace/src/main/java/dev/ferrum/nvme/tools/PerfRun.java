@@ -152,6 +152,7 @@ final class PerfRun {
                 for (int i = 0; i < depth; i++) {
                     buffers[i] = ctrl.dmaPool().allocate(p.ioSize());
                     fill(buffers[i]);
+                    qp.registerBuffer(buffers[i]); // pinned once, not per I/O
                 }
             } catch (RuntimeException e) {
                 failure.compareAndSet(null, e);
