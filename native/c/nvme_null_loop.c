@@ -4,16 +4,16 @@
  * The same loop as the Java benchmark NvmeQueueBench (bench/src/main/java/dev/ferrum/bench), step for step:
  *
  *   driver submit   free-slot check, CID from a free stack, PRP setup for a 4 KiB Read (8 x 512-byte blocks),
- *                   command kept in the slot, 64-byte SQE written with 12 stores (CDW0, NSID, CDW2-3, MPTR,
- *                   PRP1, PRP2, CDW10-15), SQ tail advanced, SQ tail doorbell written with release ordering;
+ *                   command kept in the slot, 64-byte SQE written with eight 64-bit stores (dword pairs packed,
+ *                   as Sqe.write), SQ tail advanced, SQ tail doorbell written with release ordering;
  *   device step     the null device (twin of dev.ferrum.bench.internal.NullDevice): acquire-read of the SQ tail
  *                   doorbell and validation, acquire-read of the CQ head doorbell, for each new SQE: read CDW0
- *                   for the CID, write the CQE (DW0, DW1, DW2 = SQ head | SQ ID << 16, then DW3 = CID | phase
- *                   << 16 with a release store), advance, flip its phase at the wrap;
- *   driver reap     acquire-read of the CQE's DW3, phase check, DW2 read, validation (CID outstanding, SQ head
- *                   and SQ ID in range), head/phase advance, DW0 read, completion buffered (context, tag,
- *                   decoded status), slot freed; CQ head doorbell written (release); then the callback runs
- *                   through a function pointer.
+ *                   for the CID, write the CQE (DW0-DW1, then DW2-DW3 = SQ head | SQ ID << 16 | CID << 32 |
+ *                   phase << 48 in one 64-bit release store), advance, flip its phase at the wrap;
+ *   driver reap     one 64-bit acquire load of the CQE's DW2 and DW3 (as Cqe.dw23Acquire), phase check,
+ *                   validation (CID outstanding, SQ head and SQ ID in range), head/phase advance, DW0 read,
+ *                   completion buffered (context, tag, decoded status), slot freed; CQ head doorbell written
+ *                   (release); then the callback runs through a function pointer.
  *
  * Like the raw Java variant (dev.ferrum.bench.internal.RawQueue) it has no memory-safety checks and no buffer
  * pin/unpin. The compiler may inline everything into the loop, as the JIT does.
@@ -47,6 +47,7 @@
 _Static_assert(offsetof(struct nvme_sqe, prp1) == 24, "SQE layout");
 _Static_assert(offsetof(struct nvme_sqe, cdw10) == 40, "SQE layout");
 _Static_assert(offsetof(struct nvme_cqe, cid) == 12, "CQE layout");
+_Static_assert(offsetof(struct nvme_cqe, sq_head) == 8, "CQE layout");
 
 typedef void (*io_cb)(void *ctx, uint64_t tag, int status);
 
@@ -93,7 +94,6 @@ struct null_device {
     uint64_t completed;
 };
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
@@ -123,20 +123,18 @@ static void queue_init(struct queue *q, uint8_t *sq, uint8_t *cq, uint8_t *prp, 
         q->free_cids[q->free_count++] = i;
 }
 
+static uint64_t pair(uint32_t low, uint32_t high) { return (uint64_t) low | (uint64_t) high << 32; }
+
 static void submit(struct queue *q, struct slot *r) {
     uint8_t *e = q->sq + (size_t) q->sq_tail * 64;
-    put32(e, (uint32_t) (r->opcode & 0xff) | (uint32_t) r->cid << 16);
-    put32(e + 4, r->nsid);
+    put64(e, pair((uint32_t) (r->opcode & 0xff) | (uint32_t) r->cid << 16, r->nsid));
     put64(e + 8, 0);
     put64(e + 16, 0);
     put64(e + 24, r->prp1);
     put64(e + 32, r->prp2);
-    put32(e + 40, r->cdw10);
-    put32(e + 44, r->cdw11);
-    put32(e + 48, r->cdw12);
-    put32(e + 52, r->cdw13);
-    put32(e + 56, r->cdw14);
-    put32(e + 60, r->cdw15);
+    put64(e + 40, pair(r->cdw10, r->cdw11));
+    put64(e + 48, pair(r->cdw12, r->cdw13));
+    put64(e + 56, pair(r->cdw14, r->cdw15));
     if (++q->sq_tail == q->entries)
         q->sq_tail = 0;
     q->doorbell_pending = 1;
@@ -213,13 +211,12 @@ static int reap(struct queue *q, int max) {
     int n = 0, head = q->cq_head, ph = q->phase;
     while (n < max) {
         uint8_t *base = q->cq + (size_t) head * 16;
-        uint32_t dw3 = __atomic_load_n((uint32_t *) (base + 12), __ATOMIC_ACQUIRE);
-        uint32_t status = dw3 >> 16;
+        uint64_t dw23 = __atomic_load_n((uint64_t *) (base + 8), __ATOMIC_ACQUIRE); /* DW2 and DW3 at once */
+        uint32_t status = (uint32_t) (dw23 >> 48);
         if ((int) (status & STATUS_PHASE) != ph)
             break;
-        uint32_t cid = dw3 & 0xffff;
-        uint32_t dw2 = get32(base + 8);
-        uint32_t sq_head = dw2 & 0xffff, sq_id = dw2 >> 16;
+        uint32_t cid = (uint32_t) (dw23 >> 32) & 0xffff;
+        uint32_t sq_head = (uint32_t) dw23 & 0xffff, sq_id = (uint32_t) (dw23 >> 16) & 0xffff;
         if (cid >= ENTRIES - 1 || q->slots[cid].state == SLOT_FREE)
             fail("completion for a command that is not outstanding");
         if (sq_head >= (uint32_t) q->entries || sq_id != (uint32_t) q->qid)
@@ -272,10 +269,10 @@ static int device_step(struct null_device *d) {
         if (++d->sq_head == d->entries)
             d->sq_head = 0;
         uint8_t *cqe = d->cq + (size_t) d->cq_tail * 16;
-        put32(cqe, 0);
-        put32(cqe + 4, 0);
-        put32(cqe + 8, (uint32_t) d->sq_head | (uint32_t) d->qid << 16);
-        __atomic_store_n((uint32_t *) (cqe + 12), cid | (uint32_t) d->phase << 16, __ATOMIC_RELEASE);
+        put64(cqe, 0); /* DW0, DW1 */
+        /* DW2 (SQ head, SQ ID) and DW3 (CID, phase) in one release store, last: one burst, as a device writes. */
+        __atomic_store_n((uint64_t *) (cqe + 8), pair((uint32_t) d->sq_head | (uint32_t) d->qid << 16,
+                                                      cid | (uint32_t) d->phase << 16), __ATOMIC_RELEASE);
         d->cq_tail = next;
         if (next == 0)
             d->phase ^= 1;

@@ -26,18 +26,19 @@ import java.util.concurrent.TimeUnit;
  * liveness checked per access) against the same stores and loads on raw addresses.
  *
  * <ul>
- *   <li>{@code sqeFill}: write one 64-byte NVMe Read submission entry (12 plain stores, figure 105 layout) at the
- *       tail of a 64-entry ring and advance the tail. No doorbell: that is an MMIO write, measured in
- *       {@link MmioBench}.</li>
- *   <li>{@code cqePoll}: at the head of a 64-entry completion ring: acquire-read DW3, compare its phase tag with
- *       the expected phase, read DW2 and DW0, advance the head (flipping the expected phase at the wrap). Then it
+ *   <li>{@code sqeFill}: write one 64-byte NVMe Read submission entry (eight packed 64-bit stores, figure 105
+ *       layout, as {@code Sqe.write} does) at the tail of a 64-entry ring and advance the tail. No doorbell: that is
+ *       an MMIO write, measured in {@link MmioBench}.</li>
+ *   <li>{@code cqePoll}: at the head of a 64-entry completion ring: one 64-bit acquire load of DW2 and DW3 (as
+ *       {@code Cqe.dw23Acquire}), compare the phase tag with the expected phase, read DW0, advance the head
+ *       (flipping the expected phase at the wrap). Then it
  *       re-arms the entry for the next lap (one release store of DW3 with the phase flipped, as the device's last
  *       write of a new entry would be) so that every poll finds a new entry; each variant does that store in its
  *       own style.</li>
  * </ul>
  *
- * <p>Diagnostics ({@code _safeUnaligned}, {@code _safeLongs}): the same work on the same checked segment written
- * the way proposed to make {@code Sqe}/{@code Cqe} cheaper (see {@code bench/ANALYSIS.md}).
+ * <p>Diagnostic: {@code sqeFill_safeTwelveStores}, the former twelve-store {@code Sqe.write}, for the before/after in
+ * {@code bench/ANALYSIS.md}.
  *
  * <p>Invariants: the rings are live from set-up to tear-down; every completion entry carries the phase the next
  * poll of its slot expects.
@@ -48,8 +49,6 @@ import java.util.concurrent.TimeUnit;
 public class DescriptorBench {
     private static final VarHandle INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    private static final VarHandle INT_U =
-            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final VarHandle LONG_U =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final int ENTRIES = 64;
@@ -109,99 +108,6 @@ public class DescriptorBench {
         long l = lba;
         // SAFETY: t < ENTRIES: the 64 bytes at sqAddr + t * 64 are inside the live SQ buffer.
         long e = sqAddr + (long) t * 64;
-        Raw.putInt(e, READ | t << 16);
-        Raw.putInt(e + 4, 1);
-        Raw.putLong(e + 8, 0L);
-        Raw.putLong(e + 16, 0L);
-        Raw.putLong(e + 24, prp1);
-        Raw.putLong(e + 32, 0L);
-        Raw.putInt(e + 40, (int) l);
-        Raw.putInt(e + 44, (int) (l >>> 32));
-        Raw.putInt(e + 48, 7);
-        Raw.putInt(e + 52, 0);
-        Raw.putInt(e + 56, 0);
-        Raw.putInt(e + 60, 0);
-        tail = (t + 1) & (ENTRIES - 1);
-        lba = l + 8;
-    }
-
-    @Benchmark
-    public void sqeFill_segment() {
-        int t = tail;
-        long l = lba;
-        MemorySegment all = Raw.EVERYTHING;
-        // SAFETY: as sqeFill_unsafe.
-        long e = sqAddr + (long) t * 64;
-        INT.set(all, e, READ | t << 16);
-        INT.set(all, e + 4, 1);
-        LONG.set(all, e + 8, 0L);
-        LONG.set(all, e + 16, 0L);
-        LONG.set(all, e + 24, prp1);
-        LONG.set(all, e + 32, 0L);
-        INT.set(all, e + 40, (int) l);
-        INT.set(all, e + 44, (int) (l >>> 32));
-        INT.set(all, e + 48, 7);
-        INT.set(all, e + 52, 0);
-        INT.set(all, e + 56, 0);
-        INT.set(all, e + 60, 0);
-        tail = (t + 1) & (ENTRIES - 1);
-        lba = l + 8;
-    }
-
-    // ---- proposed cheaper safe fills (diagnostics, not the driver's code) ----
-
-    /**
-     * {@code Sqe.write}'s 12 stores through unaligned-layout handles: bounds and liveness are still checked per
-     * store, the per-store alignment check is not (entries are 64-byte aligned by construction).
-     */
-    @Benchmark
-    public void sqeFill_safeUnaligned() {
-        int t = tail;
-        long l = lba;
-        MemorySegment s = sq;
-        long e = (long) t * 64;
-        INT_U.set(s, e, READ | t << 16);
-        INT_U.set(s, e + 4, 1);
-        LONG_U.set(s, e + 8, 0L);
-        LONG_U.set(s, e + 16, 0L);
-        LONG_U.set(s, e + 24, prp1);
-        LONG_U.set(s, e + 32, 0L);
-        INT_U.set(s, e + 40, (int) l);
-        INT_U.set(s, e + 44, (int) (l >>> 32));
-        INT_U.set(s, e + 48, 7);
-        INT_U.set(s, e + 52, 0);
-        INT_U.set(s, e + 56, 0);
-        INT_U.set(s, e + 60, 0);
-        tail = (t + 1) & (ENTRIES - 1);
-        lba = l + 8;
-    }
-
-    /** The entry as eight little-endian 64-bit stores through unaligned handles (dword pairs packed). */
-    @Benchmark
-    public void sqeFill_safeLongs() {
-        int t = tail;
-        long l = lba;
-        MemorySegment s = sq;
-        long e = (long) t * 64;
-        LONG_U.set(s, e, (READ | (long) t << 16) | 1L << 32);
-        LONG_U.set(s, e + 8, 0L);
-        LONG_U.set(s, e + 16, 0L);
-        LONG_U.set(s, e + 24, prp1);
-        LONG_U.set(s, e + 32, 0L);
-        LONG_U.set(s, e + 40, l);
-        LONG_U.set(s, e + 48, 7L);
-        LONG_U.set(s, e + 56, 0L);
-        tail = (t + 1) & (ENTRIES - 1);
-        lba = l + 8;
-    }
-
-    /** The raw counterpart of {@code sqeFill_safeLongs}: the same eight stores on a raw address. */
-    @Benchmark
-    public void sqeFill_unsafeLongs() {
-        int t = tail;
-        long l = lba;
-        // SAFETY: t < ENTRIES: the 64 bytes at sqAddr + t * 64 are inside the live SQ buffer.
-        long e = sqAddr + (long) t * 64;
         Raw.putLong(e, (READ | (long) t << 16) | 1L << 32);
         Raw.putLong(e + 8, 0L);
         Raw.putLong(e + 16, 0L);
@@ -214,65 +120,86 @@ public class DescriptorBench {
         lba = l + 8;
     }
 
+    @Benchmark
+    public void sqeFill_segment() {
+        int t = tail;
+        long l = lba;
+        MemorySegment all = Raw.EVERYTHING;
+        // SAFETY: as sqeFill_unsafe.
+        long e = sqAddr + (long) t * 64;
+        LONG_U.set(all, e, (READ | (long) t << 16) | 1L << 32);
+        LONG_U.set(all, e + 8, 0L);
+        LONG_U.set(all, e + 16, 0L);
+        LONG_U.set(all, e + 24, prp1);
+        LONG_U.set(all, e + 32, 0L);
+        LONG_U.set(all, e + 40, l);
+        LONG_U.set(all, e + 48, 7L);
+        LONG_U.set(all, e + 56, 0L);
+        tail = (t + 1) & (ENTRIES - 1);
+        lba = l + 8;
+    }
+
+    /**
+     * Diagnostic, the former {@code Sqe.write}: twelve aligned 32/64-bit stores on the checked segment (before the
+     * change to eight packed stores that {@code bench/ANALYSIS.md} proposed).
+     */
+    @Benchmark
+    public void sqeFill_safeTwelveStores() {
+        int t = tail;
+        long l = lba;
+        MemorySegment s = sq;
+        long e = (long) t * 64;
+        INT.set(s, e, READ | t << 16);
+        INT.set(s, e + 4, 1);
+        LONG.set(s, e + 8, 0L);
+        LONG.set(s, e + 16, 0L);
+        LONG.set(s, e + 24, prp1);
+        LONG.set(s, e + 32, 0L);
+        INT.set(s, e + 40, (int) l);
+        INT.set(s, e + 44, (int) (l >>> 32));
+        INT.set(s, e + 48, 7);
+        INT.set(s, e + 52, 0);
+        INT.set(s, e + 56, 0);
+        INT.set(s, e + 60, 0);
+        tail = (t + 1) & (ENTRIES - 1);
+        lba = l + 8;
+    }
+
     // ---- poll a completion entry's phase and read it ----
 
     @Benchmark
     public int cqePoll_safe() {
         long base = (long) head * Cqe.SIZE;
-        int dw3 = Cqe.dw3Acquire(cq, base);
+        long dw23 = Cqe.dw23Acquire(cq, base);
+        int dw3 = (int) (dw23 >>> 32);
         if (((dw3 >>> 16) & 1) != phase) {
             return -1;
         }
-        int dw2 = Cqe.dw2(cq, base);
         int dw0 = Cqe.dw0(cq, base);
         INT.setRelease(cq, base + 12L, dw3 ^ PHASE_BIT); // the device's next-lap entry
         if (++head == ENTRIES) {
             head = 0;
             phase ^= 1;
         }
-        return dw0 + dw2 + dw3;
-    }
-
-    /**
-     * {@code cqePoll_safe} with unaligned-layout handles (no per-access alignment check). Unaligned handles offer
-     * plain access only, so acquire and release are explicit fences (on x86-64 the same code).
-     */
-    @Benchmark
-    public int cqePoll_safeUnaligned() {
-        MemorySegment c = cq;
-        long base = (long) head * 16;
-        int dw3 = (int) INT_U.get(c, base + 12L);
-        VarHandle.acquireFence();
-        if (((dw3 >>> 16) & 1) != phase) {
-            return -1;
-        }
-        int dw2 = (int) INT_U.get(c, base + 8L);
-        int dw0 = (int) INT_U.get(c, base);
-        VarHandle.releaseFence();
-        INT_U.set(c, base + 12L, dw3 ^ PHASE_BIT);
-        if (++head == ENTRIES) {
-            head = 0;
-            phase ^= 1;
-        }
-        return dw0 + dw2 + dw3;
+        return dw0 + (int) dw23 + dw3;
     }
 
     @Benchmark
     public int cqePoll_unsafe() {
         // SAFETY: head < ENTRIES: the 16 bytes at cqAddr + head * 16 are inside the live CQ buffer.
         long base = cqAddr + (long) head * 16;
-        int dw3 = Raw.getIntAcquire(base + 12);
+        long dw23 = Raw.getLongAcquire(base + 8);
+        int dw3 = (int) (dw23 >>> 32);
         if (((dw3 >>> 16) & 1) != phase) {
             return -1;
         }
-        int dw2 = Raw.getInt(base + 8);
         int dw0 = Raw.getInt(base);
         Raw.putIntRelease(base + 12, dw3 ^ PHASE_BIT);
         if (++head == ENTRIES) {
             head = 0;
             phase ^= 1;
         }
-        return dw0 + dw2 + dw3;
+        return dw0 + (int) dw23 + dw3;
     }
 
     @Benchmark
@@ -280,17 +207,17 @@ public class DescriptorBench {
         MemorySegment all = Raw.EVERYTHING;
         // SAFETY: as cqePoll_unsafe.
         long base = cqAddr + (long) head * 16;
-        int dw3 = (int) INT.getAcquire(all, base + 12);
+        long dw23 = (long) LONG.getAcquire(all, base + 8);
+        int dw3 = (int) (dw23 >>> 32);
         if (((dw3 >>> 16) & 1) != phase) {
             return -1;
         }
-        int dw2 = (int) INT.get(all, base + 8);
         int dw0 = (int) INT.get(all, base);
         INT.setRelease(all, base + 12, dw3 ^ PHASE_BIT);
         if (++head == ENTRIES) {
             head = 0;
             phase ^= 1;
         }
-        return dw0 + dw2 + dw3;
+        return dw0 + (int) dw23 + dw3;
     }
 }

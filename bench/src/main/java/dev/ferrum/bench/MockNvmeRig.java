@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The whole NVMe driver on the mock controller in null mode (completes every command at once, moves no data): an
  * {@link NvmeController} attached through a {@link PciBus} over a {@link MockPciBus}, one owner-thread polling
- * {@link IoQueuePair} of 256 entries, a 4 KiB DMA buffer, and 4 KiB Reads (8 blocks of 512 bytes) at advancing LBAs
+ * {@link IoQueuePair} of 256 entries, a 4 KiB DMA buffer (registered with the pair unless a diagnostic asks
+ * otherwise), and 4 KiB Reads (8 blocks of 512 bytes) at advancing LBAs
  * through the allocation-free callback API: what an application of the driver does.
  *
  * <p>Stepped mode: the controller runs only when {@link #step()} is called. Bring-up and queue creation need the
@@ -55,8 +56,10 @@ final class MockNvmeRig implements IoRig {
     /**
      * @param stepped    stepped (on the caller's thread) or threaded controller
      * @param rawDriver  {@link RawMockHost} ({@code RawQueue}) on the same controller instead of the driver
+     * @param register   whether the driver's data buffer is registered with the queue pair (pinned once, the fast
+     *                   path an application uses) or pinned per command
      */
-    MockNvmeRig(boolean stepped, boolean rawDriver) {
+    MockNvmeRig(boolean stepped, boolean rawDriver, boolean register) {
         this.stepped = stepped;
         this.mock = new MockNvmeController(MockNvmeController.Config.builder()
                 .namespace(1L << 21, BLOCK_SIZE).nullMode(true).build());
@@ -89,6 +92,9 @@ final class MockNvmeRig implements IoRig {
         this.qp = q[0];
         this.ns = ctrl.namespace(1);
         this.buffer = ctrl.dmaPool().allocate(4096);
+        if (register) {
+            qp.registerBuffer(buffer);
+        }
     }
 
     /**

@@ -22,7 +22,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code io_safe} / {@code io_raw}: the controller stepped on the benchmark thread after each submission:
  *       driver plus mock cost per I/O on one core (the "synchronous null mode" of the 5 M I/O/s target), for the
  *       driver and for {@code RawQueue} on an identical controller ({@link dev.ferrum.bench.internal.RawMockHost}).
- *       {@link NvmeQueueBench} is the same queue code with a minimal null device instead of the mock.</li>
+ *       {@link NvmeQueueBench} is the same queue code with a minimal null device instead of the mock. The driver's
+ *       data buffer is registered with the queue pair ({@code IoQueuePair.registerBuffer}), as an application
+ *       does; {@code io_safePinPerIo} is a diagnostic with an unregistered buffer.</li>
  *   <li>{@code iops_safe} / {@code iops_raw}: the controller on its own thread, {@code qd} Reads in flight; each
  *       operation waits for one completion and submits a replacement; the score is I/O per second.</li>
  * </ul>
@@ -39,9 +41,13 @@ public class NvmeDriverBench {
 
         abstract boolean raw();
 
+        boolean register() {
+            return true;
+        }
+
         @Setup
         public void setup() {
-            rig = new MockNvmeRig(true, raw());
+            rig = new MockNvmeRig(true, raw(), register());
         }
 
         @TearDown
@@ -54,6 +60,20 @@ public class NvmeDriverBench {
     public static class SteppedSafe extends Stepped {
         @Override
         boolean raw() {
+            return false;
+        }
+    }
+
+    /** Diagnostic: the driver with an unregistered buffer (a pin and an unpin per command). */
+    @State(Scope.Thread)
+    public static class SteppedSafePinPerIo extends Stepped {
+        @Override
+        boolean raw() {
+            return false;
+        }
+
+        @Override
+        boolean register() {
             return false;
         }
     }
@@ -78,7 +98,7 @@ public class NvmeDriverBench {
 
         @Setup
         public void setup() {
-            rig = new MockNvmeRig(false, raw());
+            rig = new MockNvmeRig(false, raw(), true);
             for (int i = 0; i < qd; i++) {
                 rig.submit();
             }
@@ -110,6 +130,13 @@ public class NvmeDriverBench {
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.NANOSECONDS)
     public int io_safe(SteppedSafe s) {
+        return IoRig.oneIo(s.rig);
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    public int io_safePinPerIo(SteppedSafePinPerIo s) {
         return IoRig.oneIo(s.rig);
     }
 

@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@code io_safe}: the driver's {@code Queue}/{@code Sqe}/{@code Cqe} on {@code DmaBuffer} segments and a checked
  * {@code Mmio}; {@code io_raw}: {@code RawQueue}, the same code on raw addresses. {@code native/c/nvme_null_loop.c}
- * is the same loop in C. See {@link NvmeRig}. {@code io_safeWithoutPin} is a diagnostic: the safe driver minus the
- * data buffer's pin and unpin, to show what they cost; {@code io_safeProposed} is the safe path with the cheaper
- * checked accesses proposed in {@code bench/ANALYSIS.md} ({@link ProposedQueuePath}).
+ * is the same loop in C. See {@link NvmeRig}. The data buffer is registered with the safe path (pinned once), as
+ * an application of {@code IoQueuePair} registers its buffers; {@code io_safePinPerIo} is a diagnostic with an
+ * unregistered buffer, pinned and unpinned per I/O.
  *
  * <p>Invariants: no command is outstanding between operations (each operation completes the I/O it submits).
  */
@@ -60,30 +60,14 @@ public class NvmeQueueBench {
         }
     }
 
-    /** Diagnostic: the safe driver without the data buffer's pin/unpin (two compare-and-sets per I/O). */
+    /** Diagnostic: the safe driver with an unregistered buffer, pinned and unpinned per I/O (two CAS). */
     @State(Scope.Thread)
-    public static class SafeWithoutPin {
+    public static class SafePinPerIo {
         NvmeRig rig;
 
         @Setup
         public void setup() {
-            rig = new NvmeRig(NvmeRig.Driver.SAFE_WITHOUT_PIN);
-        }
-
-        @TearDown
-        public void tearDown() {
-            rig.close();
-        }
-    }
-
-    /** Diagnostic: {@link ProposedQueuePath}, the safe path with the accesses proposed in bench/ANALYSIS.md. */
-    @State(Scope.Thread)
-    public static class Proposed {
-        NvmeRig rig;
-
-        @Setup
-        public void setup() {
-            rig = new NvmeRig(NvmeRig.Driver.PROPOSED);
+            rig = new NvmeRig(NvmeRig.Driver.SAFE_PIN_PER_IO);
         }
 
         @TearDown
@@ -98,12 +82,7 @@ public class NvmeQueueBench {
     }
 
     @Benchmark
-    public int io_safeWithoutPin(SafeWithoutPin s) {
-        return IoRig.oneIo(s.rig);
-    }
-
-    @Benchmark
-    public int io_safeProposed(Proposed s) {
+    public int io_safePinPerIo(SafePinPerIo s) {
         return IoRig.oneIo(s.rig);
     }
 

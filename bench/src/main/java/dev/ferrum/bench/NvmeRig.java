@@ -21,7 +21,7 @@ import java.lang.foreign.MemorySegment;
  * on the same kind of memory. Each I/O is a 4 KiB Read (8 blocks of 512 bytes) into the one data buffer, at
  * advancing LBAs.
  *
- * <p>Invariants: exactly one of {@link #safe}, {@link #raw} and {@link #proposed} is non-null; the device sees the driver's memory
+ * <p>Invariants: exactly one of {@link #safe} and {@link #raw} is non-null; the device sees the driver's memory
  * only while the rig is open.
  */
 final class NvmeRig implements IoRig {
@@ -32,14 +32,12 @@ final class NvmeRig implements IoRig {
 
     /** Which driver code a rig runs. */
     enum Driver {
-        /** The driver's queue code, with the per-command pin of the data buffer. */
+        /** The driver's queue code with the data buffer registered (pinned once): {@code IoQueuePair}'s fast path. */
         SAFE,
-        /** The same without the pin and unpin (diagnostic: what the pin costs). */
-        SAFE_WITHOUT_PIN,
+        /** The same with an unregistered buffer: a pin and an unpin per command (diagnostic). */
+        SAFE_PIN_PER_IO,
         /** {@link RawQueue}. */
-        RAW,
-        /** {@link ProposedQueuePath} (diagnostic: the proposed cheaper safe accesses). */
-        PROPOSED
+        RAW
     }
 
     /** Counts completions: the benchmarks' allocation-free callback. */
@@ -59,7 +57,6 @@ final class NvmeRig implements IoRig {
     final Backoff backoff = new Backoff();
     final SafeQueuePath safe;
     final RawQueue raw;
-    final ProposedQueuePath proposed;
     final NullDevice device;
     final DmaBuffer data;
     final long dataAddress;
@@ -88,22 +85,15 @@ final class NvmeRig implements IoRig {
             raw = new RawQueue(QID, ENTRIES, sq, cq, prp.deviceAddress(), prp.deviceAddress(),
                     bar.address() + sqDoorbell, bar.address() + cqDoorbell);
             safe = null;
-            proposed = null;
-        } else if (driver == Driver.PROPOSED) {
-            DmaBuffer sqb = pool.allocate(ENTRIES * 64L);
-            DmaBuffer cqb = pool.allocate(ENTRIES * 16L);
-            sq = sqb.deviceAddress();
-            cq = cqb.deviceAddress();
-            proposed = new ProposedQueuePath(QID, ENTRIES, sqb, cqb, bar, sqDoorbell, cqDoorbell);
-            safe = null;
-            raw = null;
         } else {
             Queue queue = new Queue(QID, ENTRIES, pool, Mmio.of(bar, "bench BAR0"), 0);
-            safe = new SafeQueuePath(queue, pool.allocate((ENTRIES - 1) * 4096L), driver == Driver.SAFE);
+            safe = new SafeQueuePath(queue, pool.allocate((ENTRIES - 1) * 4096L));
+            if (driver == Driver.SAFE) {
+                data.register(safe);
+            }
             sq = queue.sqAddress();
             cq = queue.cqAddress();
             raw = null;
-            proposed = null;
         }
         sqAddress = sq;
         cqAddress = cq;
@@ -126,10 +116,8 @@ final class NvmeRig implements IoRig {
         lba = (l + BLOCKS) & 0xf_ffff;
         if (safe != null) {
             safe.read(l, BLOCKS, BLOCK_SIZE, data, callback, l);
-        } else if (raw != null) {
-            raw.read(l, BLOCKS, BLOCK_SIZE, dataAddress, callback, l);
         } else {
-            proposed.read(l, BLOCKS, BLOCK_SIZE, data, callback, l);
+            raw.read(l, BLOCKS, BLOCK_SIZE, dataAddress, callback, l);
         }
     }
 
@@ -145,12 +133,11 @@ final class NvmeRig implements IoRig {
 
     @Override
     public int complete(int max) {
-        return safe != null ? safe.processCompletions(max)
-                : raw != null ? raw.processCompletions(max) : proposed.processCompletions(max);
+        return safe != null ? safe.processCompletions(max) : raw.processCompletions(max);
     }
 
     int outstanding() {
-        return safe != null ? safe.outstanding() : raw != null ? raw.outstanding() : proposed.outstanding();
+        return safe != null ? safe.outstanding() : raw.outstanding();
     }
 
     /** With the device on its own thread: completes everything outstanding (bounded wait). */
@@ -169,6 +156,9 @@ final class NvmeRig implements IoRig {
     @Override
     public void close() {
         device.stopThread();
+        if (safe != null && data.isRegisteredTo(safe)) {
+            data.unregister(safe);
+        }
         pool.close();
         barArena.close();
     }

@@ -29,7 +29,6 @@ final class SafeQueuePath implements Queue.Sink {
     static final int READ = 0x02;
 
     private final Queue q;
-    private final boolean pin;
     private final DmaBuffer prpPages;
     private final MemorySegment prp;
     private final Object[] doneContext;
@@ -40,12 +39,9 @@ final class SafeQueuePath implements Queue.Sink {
     /**
      * @param q        the queue (its rings in device-visible memory, its doorbells in a register window)
      * @param prpPages one 4 KiB PRP-list page per command slot
-     * @param pin      whether to pin the data buffer per command, as {@code IoQueuePair} does ({@code false} only for
-     *                 the diagnostic benchmark that measures what the pin costs)
      */
-    SafeQueuePath(Queue q, DmaBuffer prpPages, boolean pin) {
+    SafeQueuePath(Queue q, DmaBuffer prpPages) {
         this.q = q;
-        this.pin = pin;
         this.prpPages = prpPages;
         this.prp = prpPages.segment();
         this.doneContext = new Object[q.capacity()];
@@ -64,8 +60,8 @@ final class SafeQueuePath implements Queue.Sink {
             throw new IllegalStateException("queue " + q.qid + " is full");
         }
         Request r = q.allocate();
-        if (pin) {
-            buffer.pin();
+        if (!buffer.isRegisteredTo(this)) {
+            buffer.pin(); // a registered buffer is pinned once, for as long as it is registered
             r.pinned = buffer;
         }
         long len = (long) blocks * blockSize;

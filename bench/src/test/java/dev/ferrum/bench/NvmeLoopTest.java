@@ -59,7 +59,7 @@ class NvmeLoopTest {
     @Test
     void driverAndRawHostCompleteEveryIoOnTheMockController() {
         for (boolean raw : new boolean[] {false, true}) {
-            try (MockNvmeRig rig = new MockNvmeRig(true, raw)) {
+            try (MockNvmeRig rig = new MockNvmeRig(true, raw, !raw)) {
                 for (int i = 0; i < 500; i++) {
                     assertEquals(1, IoRig.oneIo(rig), "I/O " + i + " (raw=" + raw + ")");
                 }
@@ -67,7 +67,7 @@ class NvmeLoopTest {
                 assertEquals(0, rig.callback.lastStatus, "null-mode Reads succeed");
                 assertEquals(500, rig.mock.ioCommandsCompleted(0x02), "the controller executed each Read");
             }
-            try (MockNvmeRig rig = new MockNvmeRig(false, raw)) {
+            try (MockNvmeRig rig = new MockNvmeRig(false, raw, true)) {
                 for (int i = 0; i < 16; i++) {
                     rig.submit();
                 }

@@ -97,6 +97,11 @@ public final class Raw {
         U.putOrderedInt(null, address, value);
     }
 
+    public static void putLongRelease(long address, long value) {
+        // SAFETY: the caller's live address (see above); no check, by design.
+        U.putOrderedLong(null, address, value);
+    }
+
     /** A relaxed write; see the class comment for why it is a release store here. */
     public static void putIntRelaxed(long address, int value) {
         // SAFETY: the caller's live address (see above); no check, by design.

@@ -10,8 +10,9 @@ import dev.ferrum.nvme.IoCallback;
  * <ul>
  *   <li>the same free-CID stack, request slots, tail/head/phase bookkeeping and validation of completion entries
  *       (command ID outstanding, SQ head and SQ ID in range) as {@code Queue};</li>
- *   <li>the same SQE layout and stores (12 stores: CDW0, NSID, CDW2-3, MPTR, PRP1, PRP2, CDW10-15), the same
- *       release-ordered doorbell writes, the same acquire read of the CQE's DW3 before its other dwords;</li>
+ *   <li>the same SQE layout and stores as {@code Sqe} (eight 64-bit stores, dword pairs packed), the same
+ *       release-ordered doorbell writes, the same single 64-bit acquire load of the CQE's DW2 and DW3 as
+ *       {@code Cqe} before DW0;</li>
  *   <li>the same PRP setup and the same completion buffering and callback delivery as {@code IoQueuePair};</li>
  *   <li>no bounds or lifetime checks on memory (no segments), and no pin/unpin of the data buffer.</li>
  * </ul>
@@ -162,22 +163,22 @@ public final class RawQueue {
     private void submit(Slot r) {
         // SAFETY: sqTail is in [0, entries): the 64 bytes are inside the caller's submission ring.
         long e = sq + sqTail * SQE_SIZE;
-        Raw.putInt(e, (r.opcode & 0xff) | (r.cid << 16));
-        Raw.putInt(e + 4, r.nsid);
-        Raw.putLong(e + 8, 0L);
-        Raw.putLong(e + 16, 0L);
+        Raw.putLong(e, pair((r.opcode & 0xff) | (r.cid << 16), r.nsid));  // CDW0, NSID
+        Raw.putLong(e + 8, 0L);                                            // CDW2-3
+        Raw.putLong(e + 16, 0L);                                           // MPTR
         Raw.putLong(e + 24, r.prp1);
         Raw.putLong(e + 32, r.prp2);
-        Raw.putInt(e + 40, r.cdw10);
-        Raw.putInt(e + 44, r.cdw11);
-        Raw.putInt(e + 48, r.cdw12);
-        Raw.putInt(e + 52, r.cdw13);
-        Raw.putInt(e + 56, r.cdw14);
-        Raw.putInt(e + 60, r.cdw15);
+        Raw.putLong(e + 40, pair(r.cdw10, r.cdw11));
+        Raw.putLong(e + 48, pair(r.cdw12, r.cdw13));
+        Raw.putLong(e + 56, pair(r.cdw14, r.cdw15));
         if (++sqTail == entries) {
             sqTail = 0;
         }
         doorbellPending = true;
+    }
+
+    private static long pair(int low, int high) {
+        return Integer.toUnsignedLong(low) | (long) high << 32;
     }
 
     private void ringDoorbell() {
@@ -217,15 +218,14 @@ public final class RawQueue {
         while (n < max) {
             // SAFETY: head is in [0, entries): the 16 bytes are inside the caller's completion ring.
             long base = cq + head * CQE_SIZE;
-            int dw3 = Raw.getIntAcquire(base + 12);
-            int status = dw3 >>> 16;
+            long dw23 = Raw.getLongAcquire(base + 8);      // DW2 and DW3 in one load, as Cqe.dw23Acquire
+            int status = (int) (dw23 >>> 48);
             if ((status & STATUS_PHASE) != ph) {
                 break;
             }
-            int cid = dw3 & 0xffff;
-            int dw2 = Raw.getInt(base + 8);
-            int sqHead = dw2 & 0xffff;
-            int sqId = dw2 >>> 16;
+            int cid = (int) (dw23 >>> 32) & 0xffff;
+            int sqHead = (int) dw23 & 0xffff;
+            int sqId = (int) (dw23 >>> 16) & 0xffff;
             if (cid >= slots.length || slots[cid].state == FREE) {
                 throw new IllegalStateException("completion for command ID " + cid + " on queue " + qid
                         + ", which is not outstanding");

@@ -80,11 +80,12 @@ record Pair(String group, String name, String safeKey, String baseKey, String ba
             mmio("fieldUpdate", "bit-field update", "Register32.update: acquire read, replace a 4-bit field, "
                     + "release write"),
             new Pair(DESCRIPTORS, "SQE fill", "DescriptorBench.sqeFill_safe", "DescriptorBench.sqeFill_unsafe",
-                    "Unsafe", 1.05, "write one 64-byte NVMe submission entry (12 stores) into a DMA ring "
-                    + "(Sqe.write on a DmaBuffer segment)"),
+                    "Unsafe", 1.05, "write one 64-byte NVMe submission entry (eight packed 64-bit stores) into a "
+                    + "DMA ring (Sqe.write on a DmaBuffer segment)"),
             new Pair(DESCRIPTORS, "CQE poll + read", "DescriptorBench.cqePoll_safe", "DescriptorBench.cqePoll_unsafe",
-                    "Unsafe", 1.05, "acquire-read a completion entry's DW3, check the phase tag, read DW2 and DW0, "
-                    + "advance the head; plus one release store re-arming the entry (Cqe on a DmaBuffer segment)"),
+                    "Unsafe", 1.05, "one 64-bit acquire load of a completion entry's DW2 and DW3, check the phase "
+                    + "tag, read DW0, advance the head; plus one release store re-arming the entry (Cqe on a DmaBuffer "
+                    + "segment)"),
             new Pair(REFCOUNT, "Refcount inc + decAndTest", "RefcountBench.refcount_safe",
                     "RefcountBench.refcount_varHandle", "VarHandle", 1.05, "take and drop one reference: two "
                     + "atomic read-modify-writes plus the saturation checks"),
@@ -97,12 +98,13 @@ record Pair(String group, String name, String safeKey, String baseKey, String ba
             new Pair(LOCKS, "SpinLock, 2 threads", "LockBench.contended_spinLock", "LockBench.contended_rawCas",
                     "raw CAS lock", 1.10, "the same with two threads on one lock (time per operation per thread)"),
             new Pair(NVME, "driver per I/O on the mock, safe / raw", "NvmeDriverBench.io_safe",
-                    "NvmeDriverBench.io_raw", "RawQueue on the mock", 1.10, "IoQueuePair.read (all its checks), "
-                    + "one step of the mock NVMe controller in null mode, processCompletions and the callback, on one "
-                    + "thread; against RawQueue on an identical controller (the device's work is the same)"),
+                    "NvmeDriverBench.io_raw", "RawQueue on the mock", 1.10, "IoQueuePair.read (all its checks; the "
+                    + "buffer registered with the pair), one step of the mock NVMe controller in null mode, "
+                    + "processCompletions and the callback, on one thread; against RawQueue on an identical controller "
+                    + "(the device's work is the same)"),
             new Pair(NVME, "queue code per I/O, safe / raw", "NvmeQueueBench.io_safe", "NvmeQueueBench.io_raw",
-                    "RawQueue", 1.10, "the driver's Queue code driven as IoQueuePair does (pin, PRP, SQE, doorbell; "
-                    + "reap, validation, unpin, callback) with a minimal null device stepped in the loop: the driver's "
+                    "RawQueue", 1.10, "the driver's Queue code driven as IoQueuePair does (PRP, SQE, doorbell; reap, "
+                    + "validation, callback; the data buffer registered) with a minimal null device stepped in the loop: the driver's "
                     + "queue cost without the mock's; against the same code on raw addresses"),
             new Pair(NVME, "queue code per I/O, safe / C", "NvmeQueueBench.io_safe", "C.nvme_null_loop", "C (gcc -O2)",
                     1.5, "the same loop against native/c/nvme_null_loop.c, its line-by-line C twin"),

@@ -243,11 +243,11 @@ public final class ReportGenerator {
         }
         md.append("""
                 - **NVMe, two levels.** *Driver on the mock*: the real `NvmeController`/`IoQueuePair` (owner-thread, \
-                polling, 256 entries) on `MockNvmeController` in null mode, 4 KiB Reads through the allocation-free \
-                callback API; its raw side is `RawQueue` on an identical controller set up by a minimal raw host \
+                polling, 256 entries, the data buffer registered with the pair) on `MockNvmeController` in null mode, \
+                4 KiB Reads through the allocation-free callback API; its raw side is `RawQueue` on an identical controller set up by a minimal raw host \
                 (`dev.ferrum.bench.internal.RawMockHost`), so both pay the same device work. *Queue code*: the driver's \
                 own `Queue`/`Sqe`/`Cqe` (on `DmaBuffer` segments, doorbells through a checked `Mmio`) driven through \
-                the steps of `IoQueuePair`'s Read path (`SafeQueuePath`, with the data buffer's pin and unpin) against \
+                the steps of `IoQueuePair`'s Read path (`SafeQueuePath`; the data buffer registered, i.e. pinned once) against \
                 `RawQueue` (the same code on raw addresses, no pin), with a minimal null device \
                 (`dev.ferrum.bench.internal.NullDevice`, the same raw code under both, and line by line the device half \
                 of `native/c/nvme_null_loop.c`): it reads the SQ tail doorbell and each new SQE's command ID and \
@@ -329,19 +329,15 @@ public final class ReportGenerator {
                     "MmioBreakdownBench.read32_segmentGlobal"},
             {"MMIO read32: everything segment", "MmioBreakdownBench.read32_segmentEverything"},
             {"MMIO read32: Unsafe", "MmioBreakdownBench.read32_unsafe"},
-            {"SQE fill: Sqe.write (12 aligned stores, the safe row)", "DescriptorBench.sqeFill_safe"},
-            {"SQE fill: 12 stores through unaligned handles", "DescriptorBench.sqeFill_safeUnaligned"},
-            {"SQE fill: 8 long stores through unaligned handles (proposed)", "DescriptorBench.sqeFill_safeLongs"},
-            {"SQE fill: 8 long stores, Unsafe", "DescriptorBench.sqeFill_unsafeLongs"},
-            {"SQE fill: 12 stores, Unsafe (the raw row)", "DescriptorBench.sqeFill_unsafe"},
-            {"CQE poll: Cqe (the safe row)", "DescriptorBench.cqePoll_safe"},
-            {"CQE poll: unaligned handles and fences", "DescriptorBench.cqePoll_safeUnaligned"},
-            {"CQE poll: Unsafe (the raw row)", "DescriptorBench.cqePoll_unsafe"},
-            {"NVMe queue code per I/O: safe (the safe row)", "NvmeQueueBench.io_safe"},
-            {"NVMe queue code per I/O: safe without the data buffer's pin/unpin", "NvmeQueueBench.io_safeWithoutPin"},
-            {"NVMe queue code per I/O: safe, with the proposed SQE/CQE/doorbell accesses",
-                    "NvmeQueueBench.io_safeProposed"},
+            {"SQE fill: Sqe.write, 8 packed stores (the safe row)", "DescriptorBench.sqeFill_safe"},
+            {"SQE fill: the former Sqe.write, 12 aligned stores", "DescriptorBench.sqeFill_safeTwelveStores"},
+            {"SQE fill: 8 stores, Unsafe (the raw row)", "DescriptorBench.sqeFill_unsafe"},
+            {"NVMe queue code per I/O: safe, registered buffer (the safe row)", "NvmeQueueBench.io_safe"},
+            {"NVMe queue code per I/O: safe, buffer pinned and unpinned per I/O", "NvmeQueueBench.io_safePinPerIo"},
             {"NVMe queue code per I/O: RawQueue (the raw row)", "NvmeQueueBench.io_raw"},
+            {"NVMe driver on the mock: registered buffer (the safe row)", "NvmeDriverBench.io_safe"},
+            {"NVMe driver on the mock: buffer pinned and unpinned per I/O", "NvmeDriverBench.io_safePinPerIo"},
+            {"NVMe driver on the mock: RawQueue (the raw row)", "NvmeDriverBench.io_raw"},
 
     };
 
