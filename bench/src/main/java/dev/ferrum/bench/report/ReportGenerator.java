@@ -217,7 +217,8 @@ public final class ReportGenerator {
             double iops = io.opsPerSecond();
             double err = iops * io.relativeError();
             // Compare the time per I/O with the time budget: more I/O per second is better.
-            Pair.Verdict v = Pair.verdict(io.nsPerOp(), io.nsPerOpError(), 1e9 / IOPS_TARGET);
+            Pair.Verdict v = io.relativeError() >= 1 ? Pair.Verdict.INCONCLUSIVE
+                    : Pair.verdict(io.nsPerOp(), io.nsPerOpError(), 1e9 / IOPS_TARGET);
             md.append(time(io)).append(" | | | ").append(fmt(iops / 1e6, 2)).append(" ± ").append(fmt(err / 1e6, 2))
                     .append(" M/s | ≥ 5 M/s | ").append(v.text).append(" |\n");
         }
