@@ -88,6 +88,7 @@ set +e
   "$JAVA_HOME/bin/java" "${ARGLINE[@]}" "${VM_JVM_FLAGS[@]}" "${EXTRA_JVM[@]}" -cp "$cp_string" \
   org.junit.platform.console.ConsoleLauncher execute \
   --disable-banner --disable-ansi-colors --details=tree \
+  --config=junit.jupiter.extensions.autodetection.enabled=true \
   "${scan[@]}" --include-tag=vfio --fail-if-no-tests \
   --reports-dir="$OUT/reports" "${LAUNCHER_ARGS[@]}"
 guest_rc=$?

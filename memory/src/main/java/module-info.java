@@ -8,4 +8,6 @@ module dev.ferrum.memory {
     requires org.slf4j;
 
     exports dev.ferrum.memory;
+    // The live-resource registry (leak checks): the driver API registers the mappings, views and threads it owns.
+    exports dev.ferrum.memory.internal to dev.ferrum.driver;
 }

@@ -271,6 +271,11 @@ public final class DmaBuffer implements AutoCloseable {
         pool.release(this, arena);
     }
 
+    /** For {@link DmaPool#close()}: frees a closed buffer whose memory was kept because its unmap failed. */
+    void retryRelease() {
+        pool.release(this, arena);
+    }
+
     private IllegalStateException closed(String op) {
         return new IllegalStateException(op + " on a closed DMA buffer (use after free): " + this);
     }

@@ -1,5 +1,6 @@
 package dev.ferrum.memory;
 
+import dev.ferrum.memory.internal.LiveResources;
 import dev.ferrum.memory.internal.PageMemory;
 import dev.ferrum.sys.SyscallException;
 import org.slf4j.Logger;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -59,7 +61,10 @@ public final class DmaPool implements AutoCloseable {
     private final HugePages hugePagePolicy;
     private final PageMemory.Lock lock;
     private final long pageSize;
-    private final Set<DmaBuffer> live = ConcurrentHashMap.newKeySet();
+    /** Live buffers, each with its entry in the JVM-wide leak registry. */
+    private final Map<DmaBuffer, LiveResources.Registration> live = new ConcurrentHashMap<>();
+    /** Closed buffers whose memory is kept because unmapping them failed; {@link #close()} tries again. */
+    private final Set<DmaBuffer> kept = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private volatile boolean warnedHugeFallback;
     private volatile boolean warnedUnlocked;
@@ -157,7 +162,7 @@ public final class DmaPool implements AutoCloseable {
             throw e;
         }
         DmaBuffer buffer = new DmaBuffer(this, arena, segment, iova, page);
-        live.add(buffer);
+        live.put(buffer, LiveResources.open(LiveResources.Kind.DMA_BUFFER, buffer.toString()));
         LIVE_BUFFERS.incrementAndGet();
         LIVE_BYTES.addAndGet(segment.byteSize());
         return buffer;
@@ -188,12 +193,16 @@ public final class DmaPool implements AutoCloseable {
         } catch (RuntimeException e) {
             // The device might still reach the memory: freeing it would let the device write into whatever reuses
             // it. Keep it allocated (a leak, counted as live) and say so.
+            kept.add(buffer);
             throw new IllegalStateException("could not unmap " + buffer + " from " + addressSpace.describe()
                     + "; its memory is kept allocated so the device cannot write into reused memory", e);
         }
         // Unmapped first: once the arena closes the memory may be reused, and the device must not reach it.
         arena.close();
-        live.remove(buffer);
+        LiveResources.Registration r = live.remove(buffer);
+        if (r != null) {
+            r.close();
+        }
         LIVE_BUFFERS.decrementAndGet();
         LIVE_BYTES.addAndGet(-size);
     }
@@ -234,7 +243,8 @@ public final class DmaPool implements AutoCloseable {
     }
 
     /**
-     * Closes the pool: no more allocations, and every buffer still alive is closed.
+     * Closes the pool: no more allocations, and every buffer still alive is closed. Buffers whose memory was kept
+     * because unmapping them failed earlier are unmapped again now, and freed if that succeeds.
      *
      * @throws IllegalStateException if some buffers could not be freed (pinned by in-flight device operations, or
      *                               confined to another thread); those stay allocated and are named in the message
@@ -243,13 +253,15 @@ public final class DmaPool implements AutoCloseable {
     public void close() {
         closed = true;
         List<String> failures = new ArrayList<>();
-        for (DmaBuffer b : List.copyOf(live)) {
+        for (DmaBuffer b : List.copyOf(live.keySet())) {
             try {
                 if (b.isAlive()) {
                     b.close();
+                } else if (kept.remove(b)) {
+                    b.retryRelease(); // closed, but kept because its unmap failed: exactly one thread retries it
                 }
             } catch (IllegalStateException | WrongThreadException e) {
-                if (b.isAlive()) {
+                if (live.containsKey(b)) {
                     failures.add(e.getMessage());
                 }
             }

@@ -730,7 +730,7 @@ public final class IoQueuePair implements AutoCloseable {
                     r.deadlineNanos = now + abortTimeoutNanos;
                     LOG.warn("{}: {} (cid {}) on queue {} timed out after {} ms; aborting", ctrl.address(),
                             describe(r), r.cid, qid, TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
-                    ctrl.abortCommand(qid, r.cid, generation);
+                    ctrl.abortCommand(qid, r.commandId, generation);
                 } else if (!resetRequested) {
                     resetRequested = true;
                     ctrl.requestReset(describe(r) + " (cid " + r.cid + ", queue " + qid

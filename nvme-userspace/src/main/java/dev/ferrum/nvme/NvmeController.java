@@ -398,6 +398,13 @@ public final class NvmeController implements AutoCloseable {
      * commands than the controller's Abort Command Limit (ACL) at once escalate to a reset, as Linux does.
      */
     void abortCommand(int sqid, int cid, long observedGeneration) {
+        synchronized (stateLock) {
+            if (state != State.LIVE || observedGeneration != generation || resetScheduledFor == generation) {
+                // A reset is coming or running: it fails or resubmits the command, and an Abort would name a queue
+                // of the old generation (and count against ACL while the reset fails the Aborts in flight).
+                return;
+            }
+        }
         if (abortsInFlight.incrementAndGet() > info.abortLimit()) {
             abortsInFlight.decrementAndGet();
             requestReset("more than " + info.abortLimit() + " commands timed out at once (the controller's Abort "

@@ -1,5 +1,6 @@
 package dev.ferrum.driver.mock;
 
+import dev.ferrum.memory.internal.LiveResources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +30,7 @@ public abstract class DeviceModel {
 
     private final DeviceConfig config;
     private final Arena memory = Arena.ofShared();
+    private final LiveResources.Registration memoryRegistration;
     private final MemorySegment[] bars = new MemorySegment[6];
     private final ReentrantLock state = new ReentrantLock();
     private volatile MockFunction function;
@@ -38,6 +40,9 @@ public abstract class DeviceModel {
 
     protected DeviceModel(DeviceConfig config) {
         this.config = Objects.requireNonNull(config, "config");
+        this.memoryRegistration = LiveResources.open(LiveResources.Kind.ARENA, "BAR memory of device model "
+                + getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(this))
+                + " (freed when its bus removes it)");
         for (int i = 0; i < 6; i++) {
             if (config.barSize(i) > 0) {
                 bars[i] = memory.allocate(config.barSize(i), 4096);
@@ -147,6 +152,7 @@ public abstract class DeviceModel {
     final void start(String name) {
         running = true;
         Thread t = Thread.ofPlatform().daemon().name("ferrum-mock-" + name).unstarted(this::run);
+        LiveResources.thread(t, "device model " + getClass().getSimpleName());
         thread = t;
         t.start();
     }
@@ -209,5 +215,6 @@ public abstract class DeviceModel {
     final void free() {
         stop();
         memory.close();
+        memoryRegistration.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.ferrum.driver.mock;
 import dev.ferrum.driver.mock.internal.DeviceMemory;
 import dev.ferrum.memory.DeviceAddressSpace;
 import dev.ferrum.memory.IovaAllocator;
+import dev.ferrum.memory.internal.LiveResources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +38,8 @@ public final class MockIommu implements DeviceAddressSpace {
     private final TreeMap<Long, Mapping> mappings = new TreeMap<>();
     private final List<IommuFault> faults = new CopyOnWriteArrayList<>();
 
-    private record Mapping(long iova, long size, MemorySegment view, Arena arena) {}
+    private record Mapping(long iova, long size, MemorySegment view, Arena arena,
+                           LiveResources.Registration registration) {}
 
     MockIommu(String name) {
         this.name = name;
@@ -61,7 +63,9 @@ public final class MockIommu implements DeviceAddressSpace {
                 arena.close();
                 throw e;
             }
-            mappings.put(iova, new Mapping(iova, size, view, arena));
+            mappings.put(iova, new Mapping(iova, size, view, arena, LiveResources.open(
+                    LiveResources.Kind.IOVA_MAPPING, describe() + ": IOVA 0x" + Long.toHexString(iova) + ", " + size
+                            + " bytes (and the device's view of it)")));
             return iova;
         }
     }
@@ -80,6 +84,7 @@ public final class MockIommu implements DeviceAddressSpace {
         }
         // Outside the lock: closing waits for a device access in progress on this view.
         m.arena().close();
+        m.registration().close();
     }
 
     /**

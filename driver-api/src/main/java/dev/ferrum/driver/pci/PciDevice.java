@@ -6,6 +6,7 @@ import dev.ferrum.driver.pci.spi.PciFunction;
 import dev.ferrum.memory.DeviceAddressSpace;
 import dev.ferrum.memory.DmaPool;
 import dev.ferrum.memory.Mmio;
+import dev.ferrum.memory.internal.LiveResources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -288,7 +289,12 @@ public final class PciDevice {
             Bar bar = new Bar(index, info.size(), Mmio.of(segment, name), info.prefetchable());
             // Revocation closes the arena: a shared arena's close waits until no thread is inside an access, and
             // every later access throws, so the window can be unmapped safely.
-            Devres<Bar> devres = new Devres<>(bar, name, b -> arena.close());
+            LiveResources.Registration registration = LiveResources.open(LiveResources.Kind.ARENA,
+                    "view of " + name + " (" + info.size() + " bytes)");
+            Devres<Bar> devres = new Devres<>(bar, name, b -> {
+                arena.close();
+                registration.close();
+            });
             bars[index] = devres;
             releases.push(devres::revoke);
             return devres;

@@ -1,5 +1,7 @@
 package dev.ferrum.driver.workqueue;
 
+import dev.ferrum.memory.internal.LiveResources;
+
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -477,6 +479,11 @@ public final class Workqueue {
             return;
         }
         k.unstarted = false;
+        if (!system) {
+            // System queues are shared by the JVM and keep idle workers by design; a driver's own queue must not
+            // outlive its destroy(): the leak check watches these.
+            LiveResources.thread(k.thread, "worker of workqueue '" + name + "'");
+        }
         try {
             k.thread.start();
         } catch (Throwable e) { // cannot create a thread: forget the worker; the item waits for another one

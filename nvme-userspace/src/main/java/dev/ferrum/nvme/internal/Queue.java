@@ -16,8 +16,14 @@ import java.lang.foreign.MemorySegment;
  * <ul>
  *   <li>at most {@code entries - 1} commands are outstanding (one SQ slot stays empty so a full queue is
  *       distinguishable from an empty one), so the tail never overtakes the device's head;</li>
- *   <li>a completion is accepted only if its command ID names an outstanding command and its SQ head and SQ ID are
- *       in range; anything else is reported as a device fault and nothing further is consumed;</li>
+ *   <li>a completion is accepted only if its command ID names an outstanding command, exactly as submitted, and
+ *       its SQ head and SQ ID are in range; anything else is reported as a device fault and nothing further is
+ *       consumed;</li>
+ *   <li>a command ID on the wire is the slot index in its low bits and a generation, advanced at every allocation of
+ *       the slot, in the bits above (as Linux's {@code nvme_cid} does): a stale or duplicated completion of an
+ *       earlier command in the same slot is therefore a device fault, not the completion of the command that reused
+ *       the slot. Queues of up to 4096 entries keep 4 or more generation bits; only a 32769 to 65536-entry queue has
+ *       none;</li>
  *   <li>each outstanding command is completed at most once: its slot is freed when it completes.</li>
  * </ul>
  *
@@ -47,6 +53,10 @@ public final class Queue {
     private final MemorySegment sq;
     private final MemorySegment cq;
     private final Request[] slots;
+    /** Bits of the command ID that hold the slot index; the generation is above them. */
+    private final int slotBits;
+    private final int slotMask;
+    private final int generationMask;
     private final int[] freeCids;
     private int freeCount;
     private int sqTail;
@@ -82,6 +92,9 @@ public final class Queue {
         this.sq = sqb.segment();
         this.cq = cqb.segment();
         this.slots = new Request[entries - 1];
+        this.slotBits = Math.max(1, 32 - Integer.numberOfLeadingZeros(entries - 2));
+        this.slotMask = (1 << slotBits) - 1;
+        this.generationMask = (1 << (16 - slotBits)) - 1;
         this.freeCids = new int[entries - 1];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Request(i);
@@ -139,6 +152,8 @@ public final class Queue {
             return null;
         }
         Request r = slots[freeCids[--freeCount]];
+        r.generation = (r.generation + 1) & generationMask;
+        r.commandId = r.cid | r.generation << slotBits;
         r.state = Request.IN_FLIGHT;
         r.done = false;
         return r;
@@ -162,7 +177,7 @@ public final class Queue {
 
     /** Writes the slot's command at the tail. The doorbell is rung by {@link #ringDoorbell()}. */
     public void submit(Request r) {
-        Sqe.write(sq, (long) sqTail * Sqe.SIZE, r.opcode, r.cid, r.nsid, r.prp1, r.prp2, r.cdw10, r.cdw11,
+        Sqe.write(sq, (long) sqTail * Sqe.SIZE, r.opcode, r.commandId, r.nsid, r.prp1, r.prp2, r.cdw10, r.cdw11,
                 r.cdw12, r.cdw13, r.cdw14, r.cdw15);
         if (++sqTail == entries) {
             sqTail = 0;
@@ -195,12 +210,13 @@ public final class Queue {
             if ((status & NvmeRegs.STATUS_PHASE) != ph) {
                 break;
             }
-            int cid = (int) (dw23 >>> 32) & 0xffff;
+            int commandId = (int) (dw23 >>> 32) & 0xffff;
+            int cid = commandId & slotMask;
             int sqHead = (int) dw23 & 0xffff;
             int sqId = (int) (dw23 >>> 16) & 0xffff;
-            if (cid >= slots.length || slots[cid].state == Request.FREE) {
-                sink.deviceFault("completion for command ID " + cid + " on queue " + qid
-                        + ", which is not outstanding");
+            if (cid >= slots.length || slots[cid].state == Request.FREE || slots[cid].commandId != commandId) {
+                sink.deviceFault("completion for command ID " + commandId + " on queue " + qid
+                        + ", which is not outstanding (a stale, duplicated or invented completion entry)");
                 break;
             }
             if (sqHead >= entries || sqId != qid) {

@@ -16,7 +16,15 @@ public final class Request {
     /** Timed out; an Abort was sent and the command has not completed yet. */
     public static final int ABORTING = 2;
 
+    /** The slot index (0 to capacity - 1): indexes the queue's per-slot resources. */
     public final int cid;
+    /**
+     * The command identifier on the wire: the slot index in the low bits, a generation that changes with every
+     * allocation of the slot in the bits above (see {@link Queue}). Valid while the slot is allocated.
+     */
+    public int commandId;
+    /** Generation of the current allocation. */
+    int generation;
     public int state = FREE;
 
     // The command, kept for resubmission.

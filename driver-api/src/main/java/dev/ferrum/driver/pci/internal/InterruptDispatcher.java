@@ -1,5 +1,6 @@
 package dev.ferrum.driver.pci.internal;
 
+import dev.ferrum.memory.internal.LiveResources;
 import dev.ferrum.sys.Syscalls;
 import dev.ferrum.sys.linux.pollfd;
 import org.slf4j.Logger;
@@ -50,6 +51,7 @@ public final class InterruptDispatcher implements AutoCloseable {
         }
         thread = Thread.ofPlatform().daemon().name("ferrum-irq-" + name).unstarted(() -> run(sink));
         thread.setPriority(Thread.MAX_PRIORITY);
+        LiveResources.thread(thread, "MSI-X dispatcher of " + name);
         thread.start();
     }
 

@@ -1,8 +1,10 @@
 package dev.ferrum.driver.vfio.internal;
 
 import dev.ferrum.memory.DeviceAddressSpace;
+import dev.ferrum.memory.internal.LiveResources;
 
 import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -23,6 +25,8 @@ public final class NoIommuAddressSpace implements DeviceAddressSpace {
     private final Pagemap pagemap;
     private final TreeMap<Long, Long> mappings = new TreeMap<>();
     private final TreeMap<Long, Long> released = new TreeMap<>();
+    /** physical address -> the live mapping's entry in the leak registry. */
+    private final Map<Long, LiveResources.Registration> tracked = new HashMap<>();
     private boolean closed;
 
     public NoIommuAddressSpace(Pagemap pagemap) {
@@ -51,6 +55,8 @@ public final class NoIommuAddressSpace implements DeviceAddressSpace {
                         + "+" + size + " overlaps the live mapping at 0x" + Long.toHexString(below.getKey()));
             }
             mappings.put(physical, size);
+            tracked.put(physical, LiveResources.open(LiveResources.Kind.IOVA_MAPPING, describe() + ": 0x"
+                    + Long.toHexString(physical) + ", " + size + " bytes"));
         }
         return physical;
     }
@@ -60,6 +66,7 @@ public final class NoIommuAddressSpace implements DeviceAddressSpace {
         Long live = mappings.get(deviceAddress);
         if (live != null && live == size) {
             mappings.remove(deviceAddress);
+            tracked.remove(deviceAddress).close();
             return;
         }
         Long gone = released.get(deviceAddress);
@@ -81,6 +88,8 @@ public final class NoIommuAddressSpace implements DeviceAddressSpace {
         closed = true;
         released.putAll(mappings);
         mappings.clear();
+        tracked.values().forEach(LiveResources.Registration::close);
+        tracked.clear();
     }
 
     @Override

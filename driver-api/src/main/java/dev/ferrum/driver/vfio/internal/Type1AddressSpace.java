@@ -2,6 +2,7 @@ package dev.ferrum.driver.vfio.internal;
 
 import dev.ferrum.memory.DeviceAddressSpace;
 import dev.ferrum.memory.IovaAllocator;
+import dev.ferrum.memory.internal.LiveResources;
 import dev.ferrum.sys.SyscallException;
 import dev.ferrum.sys.Syscalls;
 import dev.ferrum.sys.VfioIoctl;
@@ -13,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -45,6 +47,8 @@ public final class Type1AddressSpace implements DeviceAddressSpace {
     private final TreeMap<Long, Long> mappings = new TreeMap<>();
     /** iova -> size of mappings removed by {@link #release()} that the owners have not unmapped yet. */
     private final TreeMap<Long, Long> released = new TreeMap<>();
+    /** iova -> the live mapping's entry in the leak registry. */
+    private final Map<Long, LiveResources.Registration> tracked = new HashMap<>();
     private boolean closed;
 
     /**
@@ -86,6 +90,8 @@ public final class Type1AddressSpace implements DeviceAddressSpace {
                 throw e;
             }
             mappings.put(iova, size);
+            tracked.put(iova, LiveResources.open(LiveResources.Kind.IOVA_MAPPING, describe() + ": IOVA 0x"
+                    + Long.toHexString(iova) + ", " + size + " bytes"));
             return iova;
         }
     }
@@ -123,6 +129,7 @@ public final class Type1AddressSpace implements DeviceAddressSpace {
             }
             long unmapped = unmapDma(deviceAddress, size);
             mappings.remove(deviceAddress);
+            tracked.remove(deviceAddress).close();
             iovas.free(deviceAddress, size);
             if (unmapped != size) {
                 throw new IllegalStateException(describe() + ": VFIO_IOMMU_UNMAP_DMA of " + size + " bytes at IOVA 0x"
@@ -184,6 +191,8 @@ public final class Type1AddressSpace implements DeviceAddressSpace {
             released.put(e.getKey(), e.getValue());
         }
         mappings.clear();
+        tracked.values().forEach(LiveResources.Registration::close);
+        tracked.clear();
     }
 
     @Override
