@@ -3,7 +3,7 @@
  *
  * The same loop as the Java benchmark NvmeQueueBench (bench/src/main/java/dev/ferrum/bench), step for step:
  *
- *   driver submit   free-slot check, CID from a free stack, PRP setup for a 4 KiB Read (8 x 512-byte blocks),
+ *   driver submit   free-slot check, slot from a free stack and its command ID (slot | generation), PRP setup for a 4 KiB Read (8 x 512-byte blocks),
  *                   command kept in the slot, 64-byte SQE written with eight 64-bit stores (dword pairs packed,
  *                   as Sqe.write), SQ tail advanced, SQ tail doorbell written with release ordering;
  *   device step     the null device (twin of dev.ferrum.bench.internal.NullDevice): acquire-read of the SQ tail
@@ -53,6 +53,8 @@ typedef void (*io_cb)(void *ctx, uint64_t tag, int status);
 
 struct slot {
     int cid;
+    int generation;
+    int command_id; /* on the wire: cid | generation << slot_bits, as the Java Queue */
     int state;
     int opcode;
     uint32_t nsid;
@@ -78,6 +80,7 @@ struct queue {
     uint8_t *sq, *cq, *prp_pages;
     volatile uint32_t *sq_doorbell, *cq_doorbell;
     struct slot slots[ENTRIES - 1];
+    int slot_bits, slot_mask, generation_mask;
     int free_cids[ENTRIES - 1];
     int free_count;
     int sq_tail, cq_head, phase;
@@ -115,6 +118,11 @@ static void queue_init(struct queue *q, uint8_t *sq, uint8_t *cq, uint8_t *prp, 
     q->sq_doorbell = sqdb;
     q->cq_doorbell = cqdb;
     q->phase = 1;
+    q->slot_bits = 32 - __builtin_clz((unsigned) (ENTRIES - 2));
+    if (q->slot_bits < 1)
+        q->slot_bits = 1;
+    q->slot_mask = (1 << q->slot_bits) - 1;
+    q->generation_mask = (1 << (16 - q->slot_bits)) - 1;
     for (int i = 0; i < ENTRIES - 1; i++) {
         q->slots[i].cid = i;
         q->slots[i].state = SLOT_FREE;
@@ -127,7 +135,7 @@ static uint64_t pair(uint32_t low, uint32_t high) { return (uint64_t) low | (uin
 
 static void submit(struct queue *q, struct slot *r) {
     uint8_t *e = q->sq + (size_t) q->sq_tail * 64;
-    put64(e, pair((uint32_t) (r->opcode & 0xff) | (uint32_t) r->cid << 16, r->nsid));
+    put64(e, pair((uint32_t) (r->opcode & 0xff) | (uint32_t) r->command_id << 16, r->nsid));
     put64(e + 8, 0);
     put64(e + 16, 0);
     put64(e + 24, r->prp1);
@@ -152,6 +160,8 @@ static void io_read(struct queue *q, uint64_t lba, int blocks, int block_size, u
     if (q->free_count == 0)
         fail("queue full");
     struct slot *r = &q->slots[q->free_cids[--q->free_count]];
+    r->generation = (r->generation + 1) & q->generation_mask;
+    r->command_id = r->cid | r->generation << q->slot_bits;
     r->state = SLOT_IN_FLIGHT;
 #ifdef MIRROR_VOLATILE_DONE
     /* Diagnostic: the Java Queue.allocate's volatile store of Request.done (a full fence on x86-64). */
@@ -215,9 +225,11 @@ static int reap(struct queue *q, int max) {
         uint32_t status = (uint32_t) (dw23 >> 48);
         if ((int) (status & STATUS_PHASE) != ph)
             break;
-        uint32_t cid = (uint32_t) (dw23 >> 32) & 0xffff;
+        uint32_t command_id = (uint32_t) (dw23 >> 32) & 0xffff;
+        uint32_t cid = command_id & (uint32_t) q->slot_mask;
         uint32_t sq_head = (uint32_t) dw23 & 0xffff, sq_id = (uint32_t) (dw23 >> 16) & 0xffff;
-        if (cid >= ENTRIES - 1 || q->slots[cid].state == SLOT_FREE)
+        if (cid >= ENTRIES - 1 || q->slots[cid].state == SLOT_FREE
+                || (uint32_t) q->slots[cid].command_id != command_id)
             fail("completion for a command that is not outstanding");
         if (sq_head >= (uint32_t) q->entries || sq_id != (uint32_t) q->qid)
             fail("completion with SQ head or SQ ID out of range");

@@ -8,8 +8,9 @@ import dev.ferrum.nvme.IoCallback;
  * {@code IoQueuePair} (as {@code dev.ferrum.bench.SafeQueuePath} drives them), on absolute addresses through
  * {@code sun.misc.Unsafe}:
  * <ul>
- *   <li>the same free-CID stack, request slots, tail/head/phase bookkeeping and validation of completion entries
- *       (command ID outstanding, SQ head and SQ ID in range) as {@code Queue};</li>
+ *   <li>the same free-CID stack, request slots, command IDs with a per-slot generation above the slot index,
+ *       tail/head/phase bookkeeping and validation of completion entries (command ID outstanding exactly as
+ *       submitted, SQ head and SQ ID in range) as {@code Queue};</li>
  *   <li>the same SQE layout and stores as {@code Sqe} (eight 64-bit stores, dword pairs packed), the same
  *       release-ordered doorbell writes, the same single 64-bit acquire load of the CQE's DW2 and DW3 as
  *       {@code Cqe} before DW0;</li>
@@ -32,6 +33,8 @@ public final class RawQueue {
     /** One command slot, as {@code dev.ferrum.nvme.internal.Request}. */
     static final class Slot {
         final int cid;
+        int generation;
+        int commandId;
         int state = FREE;
         int opcode;
         int nsid;
@@ -63,6 +66,9 @@ public final class RawQueue {
     private final long sqDoorbell;
     private final long cqDoorbell;
     private final Slot[] slots;
+    private final int slotBits;
+    private final int slotMask;
+    private final int generationMask;
     private final int[] freeCids;
     private int freeCount;
     private int sqTail;
@@ -94,6 +100,9 @@ public final class RawQueue {
         this.sqDoorbell = sqDoorbell;
         this.cqDoorbell = cqDoorbell;
         this.slots = new Slot[entries - 1];
+        this.slotBits = Math.max(1, 32 - Integer.numberOfLeadingZeros(entries - 2));
+        this.slotMask = (1 << slotBits) - 1;
+        this.generationMask = (1 << (16 - slotBits)) - 1;
         this.freeCids = new int[entries - 1];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot(i);
@@ -120,6 +129,8 @@ public final class RawQueue {
             throw new IllegalStateException("queue " + qid + " is full");
         }
         Slot r = slots[freeCids[--freeCount]];
+        r.generation = (r.generation + 1) & generationMask;
+        r.commandId = r.cid | r.generation << slotBits;
         r.state = IN_FLIGHT;
         r.done = false;
         long len = (long) blocks * blockSize;
@@ -163,7 +174,7 @@ public final class RawQueue {
     private void submit(Slot r) {
         // SAFETY: sqTail is in [0, entries): the 64 bytes are inside the caller's submission ring.
         long e = sq + sqTail * SQE_SIZE;
-        Raw.putLong(e, pair((r.opcode & 0xff) | (r.cid << 16), r.nsid));  // CDW0, NSID
+        Raw.putLong(e, pair((r.opcode & 0xff) | (r.commandId << 16), r.nsid));  // CDW0, NSID
         Raw.putLong(e + 8, 0L);                                            // CDW2-3
         Raw.putLong(e + 16, 0L);                                           // MPTR
         Raw.putLong(e + 24, r.prp1);
@@ -223,11 +234,12 @@ public final class RawQueue {
             if ((status & STATUS_PHASE) != ph) {
                 break;
             }
-            int cid = (int) (dw23 >>> 32) & 0xffff;
+            int commandId = (int) (dw23 >>> 32) & 0xffff;
+            int cid = commandId & slotMask;
             int sqHead = (int) dw23 & 0xffff;
             int sqId = (int) (dw23 >>> 16) & 0xffff;
-            if (cid >= slots.length || slots[cid].state == FREE) {
-                throw new IllegalStateException("completion for command ID " + cid + " on queue " + qid
+            if (cid >= slots.length || slots[cid].state == FREE || slots[cid].commandId != commandId) {
+                throw new IllegalStateException("completion for command ID " + commandId + " on queue " + qid
                         + ", which is not outstanding");
             }
             if (sqHead >= entries || sqId != qid) {
