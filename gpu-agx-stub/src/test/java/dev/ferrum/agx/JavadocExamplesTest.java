@@ -42,9 +42,11 @@ class JavadocExamplesTest {
         try (PciBus bus = PciBus.open(new MockPciBus().add("0000:01:00.0", firmware));
              AgxDevice gpu = AgxDevice.open(bus, PciAddress.parse("0000:01:00.0"), AgxOptions.defaults());
              GpuBuffer b = gpu.allocate(4096)) {
+            firmware.pause();                                           // jobs queue up, none runs
+            Fence pending = gpu.submit(ComputeJob.fill(b, 1));
             firmware.crash();                                           // every pending job fails, none hangs
             FirmwareCrashedException e = assertThrows(FirmwareCrashedException.class,
-                    () -> gpu.submit(ComputeJob.fill(b, 1)).await(Duration.ofSeconds(5)));
+                    () -> pending.await(Duration.ofSeconds(5)));
             System.out.println(e.getMessage());
         }
         // @end

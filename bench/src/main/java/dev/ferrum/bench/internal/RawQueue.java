@@ -50,7 +50,6 @@ public final class RawQueue {
         int retries;
         Object context;
         long tag;
-        volatile boolean done;
 
         Slot(int cid) {
             this.cid = cid;
@@ -132,7 +131,6 @@ public final class RawQueue {
         r.generation = (r.generation + 1) & generationMask;
         r.commandId = r.cid | r.generation << slotBits;
         r.state = IN_FLIGHT;
-        r.done = false;
         long len = (long) blocks * blockSize;
         long prp1 = buffer;
         long prp2 = 0;

@@ -155,7 +155,6 @@ public final class Queue {
         r.generation = (r.generation + 1) & generationMask;
         r.commandId = r.cid | r.generation << slotBits;
         r.state = Request.IN_FLIGHT;
-        r.done = false;
         return r;
     }
 

@@ -50,7 +50,6 @@ public final class Request {
     /** Admin results: completion DW0 and status field, valid once completed. */
     public int dw0;
     public int status;
-    public volatile boolean done;
     /** Opt-in JFR event, or null. */
     public Object event;
 
