@@ -499,7 +499,7 @@ public final class IoQueuePair implements AutoCloseable {
                     + " does not support Dataset Management (deallocate)");
         }
         int perCommand = opcode == Nvme.NVME_CMD_FLUSH() ? 1
-                : (int) Math.min(65536, data ? maxCommandBytes / ns.blockSize() : 65536);
+                : (int) Math.min(65536, data ? maxCommandBytes >>> ns.blockShift() : 65536); // a shift, not a division
         int commands = blocks <= perCommand ? 1 : (int) ((blocks + (long) perCommand - 1) / perCommand);
         if (commands > q.capacity() - q.outstanding()) {
             throw new QueueFullException("queue pair " + qid + " has " + (q.capacity() - q.outstanding())
@@ -535,7 +535,7 @@ public final class IoQueuePair implements AutoCloseable {
         if (buffer == null) {
             throw new NullPointerException("data buffer is null");
         }
-        long need = (long) blocks * ns.blockSize();
+        long need = (long) blocks << ns.blockShift();
         if (buffer.byteSize() - offset < need) {
             throw new IllegalArgumentException("buffer of " + buffer.byteSize() + " bytes is too small for "
                     + blocks + " blocks of " + ns.blockSize() + " bytes (" + need + " bytes)");
@@ -566,7 +566,7 @@ public final class IoQueuePair implements AutoCloseable {
                 buffer.pin(); // a registered buffer is pinned once, for as long as it is registered
                 r.pinned = buffer;
             }
-            long len = (long) blocks * ns.blockSize();
+            long len = (long) blocks << ns.blockShift();
             long addr = buffer.deviceAddress() + offset;
             prp1 = addr;
             long first = PAGE - (addr & (PAGE - 1));

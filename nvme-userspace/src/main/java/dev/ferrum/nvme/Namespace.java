@@ -22,11 +22,19 @@ public final class Namespace implements AutoCloseable {
     private final NvmeController controller;
     private final NamespaceInfo info;
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** log2 of the block size (a power of two, validated by {@link NamespaceInfo#parse}). */
+    private final int blockShift;
     private volatile boolean closed;
 
     Namespace(NvmeController controller, NamespaceInfo info) {
         this.controller = controller;
         this.info = info;
+        this.blockShift = Integer.numberOfTrailingZeros(info.blockSize());
+    }
+
+    /** {@return log2 of the block size} */
+    int blockShift() {
+        return blockShift;
     }
 
     /** {@return the namespace ID} */
