@@ -299,4 +299,36 @@ class FaultTest {
         t.close();
     }
 
+    @Test
+    void orderlyRemovalLetsInFlightWritesFinishThenShutsTheControllerDown() {
+        TestBed t = new TestBed();
+        IoQueuePair qp = t.ctrl.createQueuePair(QueuePairOptions.builder()
+                .threading(QueuePairOptions.Threading.SHARED).completion(QueuePairOptions.Completion.INTERRUPT).build());
+        DmaBuffer buf = t.buffer(8192);
+        t.mock.delayCommands(CommandView.io(WRITE), Duration.ofMillis(200), 8);
+        java.util.concurrent.atomic.AtomicIntegerArray calls = new java.util.concurrent.atomic.AtomicIntegerArray(8);
+        java.util.concurrent.atomic.AtomicIntegerArray status = new java.util.concurrent.atomic.AtomicIntegerArray(8);
+        for (int i = 0; i < 8; i++) {
+            buf.segment().set(ValueLayout.JAVA_LONG, i * 512L, i + 50L);
+            qp.write(t.ns(), i, 1, buf.slice(i * 512L, 512), (tag, st) -> {
+                status.set((int) tag, st);
+                calls.incrementAndGet((int) tag);
+            }, i);
+        }
+        awaitHeld(t, 8);
+
+        t.mockBus.remove(TestBed.ADDRESS); // as `echo 1 > /sys/bus/pci/devices/BDF/remove`, or VFIO's request
+
+        for (int i = 0; i < 8; i++) {
+            assertEquals(1, calls.get(i), "write " + i + " completed exactly once");
+            assertEquals(IoStatus.SUCCESS, status.get(i), IoStatus.describe(status.get(i)));
+        }
+        assertEquals(NvmeController.State.CLOSED, t.ctrl.state());
+        assertEquals(1, t.mock.shutdowns(), "a normal shutdown (CC.SHN), not a cut");
+        assertStored(t, 8, 50);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> qp.write(t.ns(), 0, 1, buf));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        assertTrue(t.bus.devices().isEmpty());
+        t.close();
+    }
 }

@@ -18,7 +18,8 @@ import java.util.Objects;
  *
  * {@snippet class=dev.ferrum.example.checksum.ChecksumDriverTest region=usage}
  *
- * <p>Each function has its own {@link MockIommu}. Fault injection: {@link #surpriseRemove} (BARs revoked at once,
+ * <p>Each function has its own {@link MockIommu}. Hot removal: {@link #remove} (orderly: the driver's {@code remove}
+ * runs first, with the device still answering). Fault injection: {@link #surpriseRemove} (BARs revoked at once,
  * then the driver is removed), {@link #failConfigReads}, {@link #dropInterrupts}; device models inject their own
  * device-level faults.
  *
@@ -85,6 +86,32 @@ public final class MockPciBus implements PciBackend {
     /** {@return the model at {@code address}} */
     public DeviceModel model(PciAddress address) {
         return function(address).model();
+    }
+
+    /**
+     * Removes the device in order, as {@code echo 1 > /sys/bus/pci/devices/BDF/remove} does (and as VFIO's request
+     * interrupt asks): the driver's {@code remove} runs while the device still answers, the binding's resources are
+     * released, then the model stops. Returns when all of it is done.
+     *
+     * @throws java.util.NoSuchElementException if no device is at {@code address}
+     */
+    public void remove(PciAddress address) {
+        MockFunction f;
+        HotplugListener l;
+        synchronized (this) {
+            f = function(address);
+            l = listener;
+        }
+        try {
+            if (l != null) {
+                l.removalRequested(f); // removes the driver (BARs still live), releases, closes the function
+            }
+        } finally {
+            synchronized (this) {
+                functions.remove(address, f);
+            }
+            f.close();
+        }
     }
 
     /**

@@ -16,7 +16,9 @@ import java.util.Optional;
 /**
  * The PCI functions of one backend and the drivers bound to them: the Linux driver model in small. Registering a
  * driver probes it against every unbound function its ID table matches; unbinding calls {@code remove} and then
- * releases the binding's resources; a surprise removal revokes the device's BARs before {@code remove} runs.
+ * releases the binding's resources. A backend's removal request (VFIO's request interrupt, {@code MockPciBus.remove})
+ * unbinds the same way, while the device still answers; a surprise removal revokes the device's BARs before
+ * {@code remove} runs.
  *
  * {@snippet class=dev.ferrum.example.javadoc.PciExamplesTest region=bus}
  *
@@ -195,25 +197,29 @@ public final class PciBus implements AutoCloseable {
 
     /** Unbinds every driver, releases every device, closes the backend. Idempotent. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        for (PciDevice d : List.copyOf(bindings.keySet()).reversed()) {
-            unbind(d);
-        }
-        for (PciDevice d : devices.values()) {
-            // Resources taken through a device no driver is bound to (tools, tests) are released too.
-            d.releaseBinding();
-            d.markRemoved();
-            try {
-                d.function().close();
-            } catch (RuntimeException e) {
-                LOG.warn("closing {} failed: {}", d.address(), e.getMessage());
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
             }
+            closed = true;
+            for (PciDevice d : List.copyOf(bindings.keySet()).reversed()) {
+                unbind(d);
+            }
+            for (PciDevice d : devices.values()) {
+                // Resources taken through a device no driver is bound to (tools, tests) are released too.
+                d.releaseBinding();
+                d.markRemoved();
+                try {
+                    d.function().close();
+                } catch (RuntimeException e) {
+                    LOG.warn("closing {} failed: {}", d.address(), e.getMessage());
+                }
+            }
+            devices.clear();
         }
-        devices.clear();
+        // Outside the bus lock: a backend's close may wait for its hotplug thread, which may be waiting for this
+        // lock to deliver an event (and will find the bus closed).
         backend.close();
     }
 
@@ -242,6 +248,23 @@ public final class PciBus implements AutoCloseable {
                         }
                     }
                 }
+            }
+        }
+
+        @Override
+        public void removalRequested(PciFunction function) {
+            synchronized (PciBus.this) {
+                PciDevice d = devices.get(function.address());
+                if (closed || d == null || d.function() != function) {
+                    return; // already released by close() or an earlier removal
+                }
+                LOG.info("{}: removal of {} requested; unbinding it", backend.name(), d);
+                // The device still answers: remove runs with the BARs live, then the binding is released.
+                unbind(d);
+                d.releaseBinding();
+                devices.remove(d.address());
+                d.markRemoved();
+                function.close();
             }
         }
 

@@ -6,8 +6,10 @@
  * dev.ferrum.driver.pci.PciDevice}: checked config space, capabilities, BARs as revocable register windows
  * ({@link dev.ferrum.driver.pci.Devres}{@code <}{@link dev.ferrum.driver.pci.Bar}{@code >}), its DMA pool, MSI-X
  * {@link dev.ferrum.driver.pci.InterruptVector}s and reset. Everything a driver obtains belongs to its binding and is
- * released by the bus after {@code remove} (or after a failed {@code probe}); on surprise removal the BARs are
- * revoked first, so a driver still running sees exceptions, never unmapped memory.
+ * released by the bus after {@code remove} (or after a failed {@code probe}). A removal the backend is asked for
+ * (VFIO's request interrupt when the kernel wants the device back; {@code MockPciBus.remove}) is an unbind:
+ * {@code remove} still reaches the device. On surprise removal the BARs are revoked first, so a driver still running
+ * sees exceptions, never unmapped memory.
  *
  * {@snippet class=dev.ferrum.example.javadoc.PciExamplesTest region=bus}
  *

@@ -1,6 +1,8 @@
 package dev.ferrum.driver.vfio;
 
+import dev.ferrum.driver.pci.DeviceGoneException;
 import dev.ferrum.driver.pci.PciAddress;
+import dev.ferrum.driver.pci.internal.InterruptDispatcher;
 import dev.ferrum.driver.pci.spi.HotplugListener;
 import dev.ferrum.driver.pci.spi.PciBackend;
 import dev.ferrum.driver.pci.spi.PciFunction;
@@ -45,12 +47,17 @@ import java.util.Set;
  * ({@code VFIO_IOMMU_MAP_DMA}); MSI-X via {@code VFIO_DEVICE_SET_IRQS} to the eventfds the PCI layer creates;
  * reset via {@code VFIO_DEVICE_RESET}. DMA memory must be locked ({@link dev.ferrum.memory.DmaPool.MemoryLock#REQUIRE}).
  *
- * <p>Hotplug: VFIO reports a device's impending removal through its "request" interrupt, which this backend does
- * not wire yet; the listener is kept but never called.
+ * <p>Removal: when the kernel wants a device back while this process holds it (the device is being removed, e.g.
+ * {@code echo 1 > /sys/bus/pci/devices/BDF/remove}, a hot-unplug, or unbound from vfio-pci), vfio-pci signals the
+ * device's request interrupt and blocks the remover until the device is released. A thread of this backend waits
+ * for that signal and hands the function to the {@link dev.ferrum.driver.pci.PciBus} as an orderly removal: the
+ * driver's {@code remove} runs while the device still answers, the binding's resources are released (its BAR
+ * windows revoked and unmapped, its DMA unmapped), and the device file is closed, which lets the kernel finish.
+ * Without a bus the backend closes the function itself. Removed functions leave {@link #functions()}.
  *
- * <p>Invariants: the functions listed are exactly those opened, in the order given; all share the container's
- * address space; {@link #close()} closes functions, then unmaps remaining DMA, then closes groups and the
- * container, each once.
+ * <p>Invariants: the functions listed are those opened, in the order given, minus those removed at the kernel's
+ * request; all share the container's address space; {@link #close()} stops the removal-request thread, closes
+ * functions, then unmaps remaining DMA, then closes groups and the container, each once.
  *
  * <p>Thread-safe.
  */
@@ -58,9 +65,11 @@ public final class VfioBackend implements PciBackend {
     private static final Logger LOG = LoggerFactory.getLogger(VfioBackend.class);
 
     private final VfioContainer container;
-    private final Map<PciAddress, VfioFunction> functions;
+    private final Map<PciAddress, VfioFunction> functions; // guarded by this
+    private final Set<PciAddress> removed = new LinkedHashSet<>(); // guarded by this
     private final boolean noIommu;
     private volatile HotplugListener listener;
+    private InterruptDispatcher watcher; // removal requests: one eventfd per watched function
     private boolean closed;
 
     private VfioBackend(VfioContainer container, Map<PciAddress, VfioFunction> functions, boolean noIommu) {
@@ -121,9 +130,74 @@ public final class VfioBackend implements PciBackend {
             throw e;
         }
         VfioBackend backend = new VfioBackend(container, opened, b.noIommu);
+        backend.watchRemovalRequests();
         LOG.info("VFIO: opened {} with a {} IOMMU ({})", opened.keySet(), container.iommuType(),
                 container.addressSpace().describe());
         return backend;
+    }
+
+    /** Starts the thread that answers the kernel's removal requests, for the functions that can receive them. */
+    private void watchRemovalRequests() {
+        List<VfioFunction> watched = functions.values().stream().filter(VfioFunction::supportsRemovalRequest).toList();
+        if (watched.size() < functions.size()) {
+            LOG.warn("VFIO: no request interrupt for {}: removing or unbinding them will block until this process "
+                    + "closes the backend", functions.values().stream()
+                    .filter(f -> !f.supportsRemovalRequest()).map(VfioFunction::address).toList());
+        }
+        if (watched.isEmpty()) {
+            return;
+        }
+        try {
+            String name = String.valueOf(watched.getFirst().address());
+            // The kernel re-signals every 10 s until it has the device: release() ignores repeats.
+            watcher = new InterruptDispatcher("vfio-req-" + name, "VFIO removal-request thread of " + name,
+                    watched.size(), (i, count) -> {
+                        try {
+                            release(watched.get(i));
+                        } catch (RuntimeException | Error e) {
+                            LOG.error("VFIO: releasing {} at the kernel's request failed", watched.get(i), e);
+                        }
+                    });
+            int[] eventfds = watcher.eventfds();
+            for (int i = 0; i < eventfds.length; i++) {
+                watched.get(i).enableRemovalRequest(eventfds[i]);
+            }
+        } catch (RuntimeException e) {
+            if (watcher != null) {
+                watcher.close();
+                watcher = null;
+            }
+            LOG.warn("VFIO: cannot route the request interrupts of {} ({}); removing or unbinding them will block "
+                    + "until this process closes the backend", functions.keySet(), e.getMessage());
+        }
+    }
+
+    /** The kernel asked for {@code f} back: release it (see the class documentation). On the watcher thread. */
+    private void release(VfioFunction f) {
+        synchronized (this) {
+            if (closed || functions.get(f.address()) != f) {
+                return;
+            }
+        }
+        HotplugListener l = listener;
+        LOG.warn("VFIO: the kernel asks for {} back (removal or unbind requested); releasing it", f.address());
+        try {
+            if (l != null) {
+                l.removalRequested(f);
+            }
+        } finally {
+            synchronized (this) {
+                functions.remove(f.address(), f);
+                removed.add(f.address());
+            }
+            f.close();
+        }
+        if (l == null) {
+            LOG.warn("VFIO: closed {} (no PCI bus on this backend); BAR mappings made through it keep it busy "
+                    + "in the kernel until their arenas close", f.address());
+        } else {
+            LOG.info("VFIO: released {}", f.address());
+        }
     }
 
     /** The checks that need only sysfs, in the order that finds the root cause first; returns the IOMMU group. */
@@ -152,12 +226,16 @@ public final class VfioBackend implements PciBackend {
         return noIommu ? "vfio-noiommu" : "vfio";
     }
 
+    /** {@return the functions open: those opened, minus those released at the kernel's request} */
     @Override
-    public List<PciFunction> functions() {
+    public synchronized List<PciFunction> functions() {
         return new ArrayList<>(functions.values());
     }
 
-    /** Keeps the listener; this backend reports no hotplug events yet (see the class documentation). */
+    /**
+     * Sets the listener told of removal requests (see the class documentation); this backend reports no additions
+     * (it opens only the functions it is given).
+     */
     @Override
     public void setHotplugListener(HotplugListener listener) {
         this.listener = listener;
@@ -193,6 +271,7 @@ public final class VfioBackend implements PciBackend {
      * @throws IndexOutOfBoundsException if the access is not inside the BAR
      * @throws IllegalArgumentException  if the width is invalid, the offset misaligned, or the BAR not readable
      * @throws NoSuchElementException    if the backend did not open {@code address}
+     * @throws DeviceGoneException       if the function was released at the kernel's request
      */
     public long barRead(PciAddress address, int bar, long offset, int width) {
         return function(address).barRead(bar, offset, width);
@@ -203,9 +282,13 @@ public final class VfioBackend implements PciBackend {
         function(address).barWrite(bar, offset, width, value);
     }
 
-    private VfioFunction function(PciAddress address) {
+    private synchronized VfioFunction function(PciAddress address) {
         VfioFunction f = functions.get(address);
         if (f == null) {
+            if (removed.contains(address)) {
+                throw new DeviceGoneException(address + " was released at the kernel's request (the device was "
+                        + "removed or unbound from vfio-pci)");
+            }
             throw new NoSuchElementException(address + " was not opened by this VFIO backend (it has "
                     + functions.keySet() + ")");
         }
@@ -213,16 +296,27 @@ public final class VfioBackend implements PciBackend {
     }
 
     /**
-     * Closes every function (turning MSI-X off), unmaps DMA still mapped, and closes the groups and the container.
-     * Idempotent. BAR mappings handed out stay valid until their arenas close.
+     * Stops answering removal requests, closes every function (turning MSI-X off), unmaps DMA still mapped, and
+     * closes the groups and the container. Idempotent. BAR mappings handed out stay valid until their arenas close.
      */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
+    public void close() {
+        InterruptDispatcher w;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            w = watcher;
         }
-        closed = true;
-        for (VfioFunction f : functions.values()) {
+        if (w != null) {
+            w.close(); // outside the lock: a removal in progress on that thread takes it briefly
+        }
+        List<VfioFunction> open;
+        synchronized (this) {
+            open = List.copyOf(functions.values());
+        }
+        for (VfioFunction f : open) {
             try {
                 f.close();
             } catch (RuntimeException e) {

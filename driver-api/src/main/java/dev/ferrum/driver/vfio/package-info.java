@@ -48,7 +48,13 @@
  *   <li><b>Reset</b> is {@code VFIO_DEVICE_RESET} (function-level, PM or slot reset, as the kernel chooses; config
  *       state is saved and restored around it). Functions the kernel cannot reset report
  *       {@link dev.ferrum.driver.vfio.VfioException.Reason#UNSUPPORTED}.</li>
- *   <li><b>Close</b>: functions (MSI-X off, device descriptors closed), then DMA still mapped is unmapped (its
+ *   <li><b>Removal.</b> When the kernel wants a function back while the backend holds it (a hot-unplug, {@code echo 1 >
+ *       /sys/bus/pci/devices/BDF/remove}, or an unbind from vfio-pci), vfio-pci signals the function's request
+ *       interrupt ({@code VFIO_PCI_REQ_IRQ_INDEX}, routed to an eventfd at open) and blocks the remover until the
+ *       device file and its mappings are released. A thread of the backend answers with an orderly removal through
+ *       the {@link dev.ferrum.driver.pci.PciBus}: the driver's {@code remove} runs with the registers still live,
+ *       then the binding's BAR windows are revoked and unmapped, its DMA unmapped, and the device file closed.</li>
+ *   <li><b>Close</b>: the removal-request thread stops; functions (MSI-X off, device descriptors closed), then DMA still mapped is unmapped (its
  *       owners may still close their buffers afterwards), then groups, then the container.</li>
  * </ul>
  *
@@ -98,7 +104,8 @@
  * checks and the exact files it writes, and the parsers of the kernel's info structures. In the test VM
  * ({@code ./ferrum vm-test}, tests tagged {@code vfio}), against the real VFIO stack and QEMU's NVMe controller:
  * config space and capabilities, BAR mapping and {@code pread} access, DMA mapping and unmapping, MSI-X, an Identify
- * command completing with an interrupt, a command aimed at an unmapped IOVA blocked by the IOMMU, reset, and a
- * VfioSetup unbind/bind round trip.
+ * command completing with an interrupt, a command aimed at an unmapped IOVA blocked by the IOMMU, reset, a
+ * VfioSetup unbind/bind round trip, and the removal of the function through sysfs while a driver runs it (then a
+ * rescan and a new session).
  */
 package dev.ferrum.driver.vfio;

@@ -17,6 +17,8 @@ public class EchoDriver implements PciDriver {
     public volatile Mmio regs;
     public volatile DmaBuffer buffer;
     public volatile RuntimeException failProbe;
+    /** What {@code remove} read from the ID register: the value, or -1 if the window was already revoked. */
+    public volatile long idSeenByRemove = Long.MIN_VALUE;
     private int sequence;
 
     @Override
@@ -57,5 +59,10 @@ public class EchoDriver implements PciDriver {
     @Override
     public void remove(PciDevice dev) {
         events.add("remove " + dev.address());
+        try {
+            idSeenByRemove = Integer.toUnsignedLong(regs.read32(EchoDevice.ID));
+        } catch (dev.ferrum.memory.RevokedException e) {
+            idSeenByRemove = -1;
+        }
     }
 }

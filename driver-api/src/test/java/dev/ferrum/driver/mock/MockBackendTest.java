@@ -214,4 +214,41 @@ class MockBackendTest {
         assertThrows(DeviceGoneException.class, () -> device.bar(0));
         assertFalse(d.buffer.isAlive(), "DMA memory released after remove");
     }
+
+    @Test
+    void orderlyRemovalLetsTheDriverTalkToTheDeviceThenReleasesEverything() {
+        MockPciBus mock = new MockPciBus().add(A.toString(), new EchoDevice());
+        EchoDriver d = bind(mock);
+        PciDevice device = d.device;
+        var bar = device.bar(0);
+        mock.remove(A);
+        assertEquals(List.of("probe " + A, "remove " + A), d.events);
+        assertEquals(Integer.toUnsignedLong(EchoDevice.ID_VALUE), d.idSeenByRemove, "remove ran while the registers still answered");
+        assertTrue(bar.isRevoked(), "the BAR is revoked once remove has returned");
+        assertThrows(RevokedException.class, () -> d.regs.read32(EchoDevice.ID));
+        assertFalse(d.buffer.isAlive(), "DMA memory released");
+        assertFalse(device.isPresent());
+        assertTrue(bus.devices().isEmpty());
+        assertTrue(mock.functions().isEmpty(), "the backend forgot the function");
+        assertThrows(java.util.NoSuchElementException.class, () -> mock.remove(A), "a second removal");
+
+        // The slot can be filled again: a hot-add probes the registered driver on the new function.
+        bus.unregister(d);
+        EchoDriver again = new EchoDriver();
+        assertTrue(bus.register(again).isEmpty(), "nothing to bind yet");
+        mock.add(A.toString(), new EchoDevice());
+        assertEquals(List.of("probe " + A), again.events);
+        assertEquals(EchoDevice.ID_VALUE, again.regs.read32(EchoDevice.ID));
+    }
+
+    @Test
+    void orderlyRemovalWithoutABusStopsTheModel() {
+        MockPciBus mock = new MockPciBus().add(A.toString(), new EchoDevice());
+        try {
+            mock.remove(A);
+            assertTrue(mock.functions().isEmpty());
+        } finally {
+            mock.close();
+        }
+    }
 }

@@ -13,7 +13,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * The interrupt thread of one device: waits in {@code poll(2)} on one eventfd per MSI-X vector and hands each
  * count to the sink. The same code serves both backends: VFIO routes vectors to the eventfds with
- * {@code VFIO_DEVICE_SET_IRQS}; the mock backend's device models write to them.
+ * {@code VFIO_DEVICE_SET_IRQS}; the mock backend's device models write to them. The VFIO backend also uses one for
+ * the kernel's removal requests (one eventfd per function's request interrupt).
  *
  * <p>A platform thread, not a virtual one: it spends its life blocked in a system call, which would pin a carrier.
  *
@@ -34,8 +35,16 @@ public final class InterruptDispatcher implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopping;
 
-    /** Creates {@code vectors} eventfds and starts the thread. */
+    /** Creates {@code vectors} eventfds and starts the thread, for the MSI-X vectors of device {@code name}. */
     public InterruptDispatcher(String name, int vectors, Sink sink) {
+        this("irq-" + name, "MSI-X dispatcher of " + name, vectors, sink);
+    }
+
+    /**
+     * Creates {@code vectors} eventfds and starts the thread {@code "ferrum-" + threadName}, described to the leak
+     * checker as {@code what}.
+     */
+    public InterruptDispatcher(String threadName, String what, int vectors, Sink sink) {
         eventfds = new int[vectors];
         int made = 0;
         try {
@@ -49,9 +58,9 @@ public final class InterruptDispatcher implements AutoCloseable {
             }
             throw e;
         }
-        thread = Thread.ofPlatform().daemon().name("ferrum-irq-" + name).unstarted(() -> run(sink));
+        thread = Thread.ofPlatform().daemon().name("ferrum-" + threadName).unstarted(() -> run(sink));
         thread.setPriority(Thread.MAX_PRIORITY);
-        LiveResources.thread(thread, "MSI-X dispatcher of " + name);
+        LiveResources.thread(thread, what);
         thread.start();
     }
 

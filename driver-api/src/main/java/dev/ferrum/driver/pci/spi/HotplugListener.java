@@ -1,10 +1,25 @@
 package dev.ferrum.driver.pci.spi;
 
-/** How a backend tells the bus that functions appeared or vanished. Called on the backend's own thread. */
+/**
+ * How a backend tells the bus that functions appeared or are going away. Called on the backend's own thread.
+ *
+ * <p>Two kinds of removal, as in Linux: an orderly one ({@link #removalRequested}: the kernel or the user asks for
+ * the device back while it still answers, as {@code echo 1 > /sys/bus/pci/devices/BDF/remove} or an attention
+ * button does; the driver's {@code remove} can still talk to the hardware, e.g. to shut a controller down cleanly),
+ * and a surprise one ({@link #surpriseRemoved}: the hardware is already gone; register access is cut before the
+ * driver hears of it).
+ */
 public interface HotplugListener {
 
     /** A function was added. */
     void added(PciFunction function);
+
+    /**
+     * Somebody asked for the function back while it still works: unbind its driver ({@code remove} runs with the
+     * BARs still mapped), release every resource of the binding, then close the function. Returns after all of
+     * it happened; does nothing for a function the bus does not know (already removed or the bus closed).
+     */
+    void removalRequested(PciFunction function);
 
     /**
      * A function vanished without warning (surprise removal): its BARs must be revoked at once, then its driver

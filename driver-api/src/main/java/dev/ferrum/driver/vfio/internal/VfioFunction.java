@@ -36,6 +36,7 @@ import java.nio.ByteOrder;
 public final class VfioFunction implements PciFunction {
     private static final int CONFIG = Linux.VFIO_PCI_CONFIG_REGION_INDEX();
     private static final int MSIX = Linux.VFIO_PCI_MSIX_IRQ_INDEX();
+    private static final int REQ = Linux.VFIO_PCI_REQ_IRQ_INDEX();
     private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -49,11 +50,13 @@ public final class VfioFunction implements PciFunction {
     private final RegionInfo config;
     private final RegionInfo[] bars = new RegionInfo[6];
     private final int msixVectors;
+    private final boolean requestIrq;
     private boolean msixEnabled;
+    private boolean requestEnabled;
     private volatile boolean closed;
 
     private VfioFunction(PciAddress address, int fd, int groupNumber, DeviceAddressSpace addressSpace, int flags,
-                         RegionInfo config, int msixVectors) {
+                         RegionInfo config, int msixVectors, boolean requestIrq) {
         this.address = address;
         this.name = "VFIO device " + address;
         this.fd = fd;
@@ -62,6 +65,7 @@ public final class VfioFunction implements PciFunction {
         this.deviceFlags = flags;
         this.config = config;
         this.msixVectors = msixVectors;
+        this.requestIrq = requestIrq;
     }
 
     /** Opens {@code address} in {@code group} and reads what the kernel says about it. */
@@ -83,21 +87,23 @@ public final class VfioFunction implements PciFunction {
             if (config.size() < 256 || !config.readable() || !config.writable()) {
                 throw new IllegalStateException(what + ": config space region is unusable: " + config);
             }
-            int vectors = 0;
-            if (irqs > MSIX) {
-                MemorySegment irq = a.allocate(vfio_irq_info.layout());
-                vfio_irq_info.argsz(irq, (int) vfio_irq_info.sizeof());
-                vfio_irq_info.index(irq, MSIX);
-                Syscalls.ioctl(fd, VfioIoctl.VFIO_DEVICE_GET_IRQ_INFO, irq, what);
-                if ((vfio_irq_info.flags(irq) & Linux.VFIO_IRQ_INFO_EVENTFD()) != 0) {
-                    vectors = vfio_irq_info.count(irq);
-                }
-            }
-            return new VfioFunction(address, fd, group.number(), addressSpace, flags, config, vectors);
+            int vectors = irqs > MSIX ? eventfdIrqCount(fd, MSIX, a, what) : 0;
+            // The request interrupt (vfio-pci since Linux 4.0): how the kernel asks for the device back.
+            boolean request = irqs > REQ && eventfdIrqCount(fd, REQ, a, what) > 0;
+            return new VfioFunction(address, fd, group.number(), addressSpace, flags, config, vectors, request);
         } catch (RuntimeException e) {
             Syscalls.close(fd);
             throw e;
         }
+    }
+
+    /** {@return how many interrupts of {@code index} can be signalled to eventfds (0 if none)} */
+    private static int eventfdIrqCount(int fd, int index, Arena a, String what) {
+        MemorySegment irq = a.allocate(vfio_irq_info.layout());
+        vfio_irq_info.argsz(irq, (int) vfio_irq_info.sizeof());
+        vfio_irq_info.index(irq, index);
+        Syscalls.ioctl(fd, VfioIoctl.VFIO_DEVICE_GET_IRQ_INFO, irq, what);
+        return (vfio_irq_info.flags(irq) & Linux.VFIO_IRQ_INFO_EVENTFD()) != 0 ? vfio_irq_info.count(irq) : 0;
     }
 
     @Override
@@ -322,20 +328,49 @@ public final class VfioFunction implements PciFunction {
     }
 
     private void setMsix(int dataFlag, int[] eventfds) {
+        setIrqs(MSIX, dataFlag, eventfds, name + " MSI-X (" + eventfds.length + " vectors)");
+    }
+
+    /** {@code VFIO_DEVICE_SET_IRQS}: trigger interrupts {@code 0..eventfds.length-1} of {@code index} on the eventfds. */
+    private void setIrqs(int index, int dataFlag, int[] eventfds, String what) {
         long size = vfio_irq_set.sizeof() + 4L * eventfds.length;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment set = a.allocate(size, 4);
             vfio_irq_set.argsz(set, (int) size);
             vfio_irq_set.flags(set, dataFlag | Linux.VFIO_IRQ_SET_ACTION_TRIGGER());
-            vfio_irq_set.index(set, MSIX);
+            vfio_irq_set.index(set, index);
             vfio_irq_set.start(set, 0);
             vfio_irq_set.count(set, eventfds.length);
             for (int i = 0; i < eventfds.length; i++) {
                 set.set(ValueLayout.JAVA_INT, vfio_irq_set.data$offset() + 4L * i, eventfds[i]);
             }
-            Syscalls.ioctl(fd, VfioIoctl.VFIO_DEVICE_SET_IRQS, set, name + " MSI-X ("
-                    + eventfds.length + " vectors)");
+            Syscalls.ioctl(fd, VfioIoctl.VFIO_DEVICE_SET_IRQS, set, what);
         }
+    }
+
+    // ---- Removal requests ----
+
+    /**
+     * {@return whether the kernel can ask for the device back through an eventfd} ({@code VFIO_PCI_REQ_IRQ_INDEX}:
+     * signalled when the device is being removed or unbound from vfio-pci while this process has it open; the
+     * kernel then waits, re-signalling every 10 s, until the device file and every mapping of it are released)
+     */
+    public boolean supportsRemovalRequest() {
+        return requestIrq;
+    }
+
+    /**
+     * Routes the request interrupt to {@code eventfd}.
+     *
+     * @throws IllegalStateException if the kernel offers no request interrupt for this device, or it is closed
+     */
+    public synchronized void enableRemovalRequest(int eventfd) {
+        requireOpen();
+        if (!requestIrq) {
+            throw new IllegalStateException(name + " has no VFIO request interrupt");
+        }
+        setIrqs(REQ, Linux.VFIO_IRQ_SET_DATA_EVENTFD(), new int[] {eventfd}, name + " request interrupt");
+        requestEnabled = true;
     }
 
     // ---- Reset and close ----
@@ -352,7 +387,10 @@ public final class VfioFunction implements PciFunction {
         Syscalls.ioctl(fd, VfioIoctl.VFIO_DEVICE_RESET, 0L, name);
     }
 
-    /** Turns MSI-X off and closes the device file descriptor; idempotent. BAR mappings stay valid until unmapped. */
+    /**
+     * Turns MSI-X and the request interrupt off and closes the device file descriptor; idempotent. BAR mappings stay
+     * valid until unmapped (and keep the device open in the kernel until then).
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -364,6 +402,14 @@ public final class VfioFunction implements PciFunction {
                 msixEnabled = false;
             }
         } finally {
+            if (requestEnabled) {
+                requestEnabled = false;
+                try {
+                    setIrqs(REQ, Linux.VFIO_IRQ_SET_DATA_NONE(), new int[0], name + " request interrupt off");
+                } catch (RuntimeException ignored) {
+                    // Closing the file below releases the trigger as well.
+                }
+            }
             closed = true;
             Syscalls.close(fd);
         }
