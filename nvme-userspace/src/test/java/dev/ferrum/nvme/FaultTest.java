@@ -101,10 +101,11 @@ class FaultTest {
             int[][] seen = submitWrites(t, qp, buf, 8, 0);
             drain(qp);
             hang.cancel();
-            // The driver sends ACL = 2 Aborts, then resets; whether the controller fetched the second before the
-            // reset disabled it is a race, so the count is 1 or 2, never more.
+            // The driver sends ACL = 2 Aborts, then resets. Whether the controller fetched them before the reset
+            // (on the driver's workqueue) disabled it is a race with the mock's thread, so it saw 0, 1 or 2 of
+            // them (0 seen in CI on a loaded machine), never more.
             long aborts = t.mock.adminCommandsReceived(Nvme.NVME_ADMIN_ABORT());
-            assertTrue(aborts >= 1 && aborts <= 2, "never more than ACL aborts: " + aborts);
+            assertTrue(aborts <= 2, "never more than ACL aborts: " + aborts);
             assertEquals(1, t.ctrl.resetCount());
             for (int i = 0; i < 8; i++) {
                 assertEquals(1, seen[i][0]);
