@@ -73,27 +73,39 @@ mkdir -p "/host$OUT_DIR" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 work "/host$OUT_DIR" \
   || setup_failed "mount the writable share (9p tag work) at $OUT_DIR"
 
-# Bind the NVMe function to vfio-pci.
-BDF=
+# Bind every NVMe function to vfio-pci, in address order: the first is the device under test
+# (FERRUM_VFIO_BDF/GROUP), the second the extra one of the multi-device tests (FERRUM_VFIO_BDF2/GROUP2).
+bind_vfio() { # $1 = BDF; sets BOUND_GROUP to its IOMMU group (no subshell: setup_failed must reach the console)
+  dev=/sys/bus/pci/devices/$1
+  if [ -e "$dev/driver" ]; then
+    echo "$1" > "$dev/driver/unbind" || setup_failed "unbind $1 from $(readlink "$dev/driver")"
+  fi
+  echo vfio-pci > "$dev/driver_override" || setup_failed "write driver_override of $1"
+  echo "$1" > /sys/bus/pci/drivers_probe || setup_failed "drivers_probe $1"
+  driver=$(readlink "$dev/driver")
+  [ "${driver##*/}" = vfio-pci ] || setup_failed "$1 is bound to '${driver##*/}', not vfio-pci"
+  group=$(readlink "$dev/iommu_group")
+  group=${group##*/}
+  [ -n "$group" ] || setup_failed "$1 has no IOMMU group (is the emulated IOMMU on?)"
+  [ -c "/dev/vfio/$group" ] || setup_failed "/dev/vfio/$group does not exist"
+  BOUND_GROUP=$group
+}
+BDF= BDF2=
 for dev in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$dev/class")" = "$NVME_CLASS" ]; then BDF=${dev##*/}; break; fi
+  if [ "$(cat "$dev/class")" = "$NVME_CLASS" ]; then
+    if [ -z "$BDF" ]; then BDF=${dev##*/}; elif [ -z "$BDF2" ]; then BDF2=${dev##*/}; fi
+  fi
 done
 [ -n "$BDF" ] || setup_failed "no PCI function with class $NVME_CLASS (NVMe)"
-DEV=/sys/bus/pci/devices/$BDF
-if [ -e "$DEV/driver" ]; then
-  echo "$BDF" > "$DEV/driver/unbind" || setup_failed "unbind $BDF from $(readlink "$DEV/driver")"
+bind_vfio "$BDF"
+GROUP=$BOUND_GROUP
+GROUP2=
+if [ -n "$BDF2" ]; then
+  bind_vfio "$BDF2"
+  GROUP2=$BOUND_GROUP
 fi
-echo vfio-pci > "$DEV/driver_override" || setup_failed "write driver_override of $BDF"
-echo "$BDF" > /sys/bus/pci/drivers_probe || setup_failed "drivers_probe $BDF"
-DRIVER=$(readlink "$DEV/driver")
-[ "${DRIVER##*/}" = vfio-pci ] || setup_failed "$BDF is bound to '${DRIVER##*/}', not vfio-pci"
-GROUP=$(readlink "$DEV/iommu_group")
-GROUP=${GROUP##*/}
-[ -n "$GROUP" ] || setup_failed "$BDF has no IOMMU group (is the emulated IOMMU on?)"
-[ -c "/dev/vfio/$GROUP" ] || setup_failed "/dev/vfio/$GROUP does not exist"
-
-echo "FERRUM-VM-BEGIN $NONCE nvme=$BDF iommu_group=$GROUP"
-FERRUM_VFIO_BDF=$BDF FERRUM_VFIO_GROUP=$GROUP chroot /host /bin/bash "$COMMAND" </dev/null
+echo "FERRUM-VM-BEGIN $NONCE nvme=$BDF iommu_group=$GROUP nvme2=$BDF2 iommu_group2=$GROUP2"
+FERRUM_VFIO_BDF=$BDF FERRUM_VFIO_GROUP=$GROUP FERRUM_VFIO_BDF2=$BDF2 FERRUM_VFIO_GROUP2=$GROUP2 chroot /host /bin/bash "$COMMAND" </dev/null
 RC=$?
 sync
 echo

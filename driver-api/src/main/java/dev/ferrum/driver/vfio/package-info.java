@@ -105,7 +105,8 @@
  * ({@code ./ferrum vm-test}, tests tagged {@code vfio}), against the real VFIO stack and QEMU's NVMe controller:
  * config space and capabilities, BAR mapping and {@code pread} access, DMA mapping and unmapping, MSI-X, an Identify
  * command completing with an interrupt, a command aimed at an unmapped IOVA blocked by the IOMMU, reset, a
- * VfioSetup unbind/bind round trip, and the removal of the function through sysfs while a driver runs it (then a
- * rescan and a new session).
+ * VfioSetup unbind/bind round trip, the removal of the function through sysfs while a driver runs it (then a
+ * rescan and a new session), and two controllers in two IOMMU groups sharing one container (each writing into a
+ * buffer the other's pool mapped).
  */
 package dev.ferrum.driver.vfio;

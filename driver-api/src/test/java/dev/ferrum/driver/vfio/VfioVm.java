@@ -127,6 +127,15 @@ final class VfioVm {
         return Integer.parseInt(env("FERRUM_VFIO_GROUP"));
     }
 
+    /** {@return the second NVMe function the VM binds to vfio-pci, for tests of several devices} */
+    static PciAddress bdf2() {
+        return PciAddress.parse(env("FERRUM_VFIO_BDF2"));
+    }
+
+    static int group2() {
+        return Integer.parseInt(env("FERRUM_VFIO_GROUP2"));
+    }
+
     /** A driver for QEMU's NVMe controller that only records the device; its remove stops the controller. */
     static final class CapturingDriver implements PciDriver {
         PciDevice device;
