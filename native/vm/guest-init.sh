@@ -30,18 +30,28 @@ mount -t devtmpfs devtmpfs /dev || setup_failed "mount devtmpfs on /dev"
 # Kernel command line: ferrum_vm_run=<run dir on the host> ferrum_vm_nonce=<nonce>
 RUN_DIR=
 NONCE=
+NOIOMMU= # set: no IOMMU; vfio.ko (rebuilt by the host with CONFIG_VFIO_NOIOMMU) in unsafe no-IOMMU mode
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     ferrum_vm_run=*) RUN_DIR=${arg#ferrum_vm_run=} ;;
     ferrum_vm_nonce=*) NONCE=${arg#ferrum_vm_nonce=} ;;
+    ferrum_vm_noiommu=1) NOIOMMU=1 ;;
   esac
 done
 [ -n "$RUN_DIR" ] && [ -n "$NONCE" ] || setup_failed "ferrum_vm_run= or ferrum_vm_nonce= missing on the kernel command line"
 
 # Modules, in the order of their file names (the host numbered them).
 for m in /modules/*.ko; do
+  case "$m" in
+    */[0-9]*-vfio.ko) [ -z "$NOIOMMU" ] || { insmod "$m" enable_unsafe_noiommu_mode=1 || setup_failed "insmod $m (no-IOMMU)"; continue; } ;;
+  esac
   insmod "$m" || setup_failed "insmod $m"
 done
+if [ -n "$NOIOMMU" ]; then
+  # No-IOMMU DMA buffers must each lie in one physically contiguous 2 MiB huge page.
+  echo 128 > /proc/sys/vm/nr_hugepages || setup_failed "reserve huge pages"
+  [ "$(cat /proc/sys/vm/nr_hugepages)" -gt 0 ] || setup_failed "no 2 MiB huge pages could be reserved"
+fi
 
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host \
   || setup_failed "mount the host root (9p tag hostroot) at /host"
@@ -86,8 +96,9 @@ bind_vfio() { # $1 = BDF; sets BOUND_GROUP to its IOMMU group (no subshell: setu
   [ "${driver##*/}" = vfio-pci ] || setup_failed "$1 is bound to '${driver##*/}', not vfio-pci"
   group=$(readlink "$dev/iommu_group")
   group=${group##*/}
-  [ -n "$group" ] || setup_failed "$1 has no IOMMU group (is the emulated IOMMU on?)"
-  [ -c "/dev/vfio/$group" ] || setup_failed "/dev/vfio/$group does not exist"
+  [ -n "$group" ] || setup_failed "$1 has no IOMMU group (is the emulated IOMMU on, or no-IOMMU mode enabled?)"
+  node=/dev/vfio/${NOIOMMU:+noiommu-}$group
+  [ -c "$node" ] || setup_failed "$node does not exist"
   BOUND_GROUP=$group
 }
 BDF= BDF2=
@@ -104,8 +115,9 @@ if [ -n "$BDF2" ]; then
   bind_vfio "$BDF2"
   GROUP2=$BOUND_GROUP
 fi
-echo "FERRUM-VM-BEGIN $NONCE nvme=$BDF iommu_group=$GROUP nvme2=$BDF2 iommu_group2=$GROUP2"
-FERRUM_VFIO_BDF=$BDF FERRUM_VFIO_GROUP=$GROUP FERRUM_VFIO_BDF2=$BDF2 FERRUM_VFIO_GROUP2=$GROUP2 chroot /host /bin/bash "$COMMAND" </dev/null
+echo "FERRUM-VM-BEGIN $NONCE nvme=$BDF iommu_group=$GROUP nvme2=$BDF2 iommu_group2=$GROUP2 noiommu=${NOIOMMU:-0}"
+FERRUM_VFIO_BDF=$BDF FERRUM_VFIO_GROUP=$GROUP FERRUM_VFIO_BDF2=$BDF2 FERRUM_VFIO_GROUP2=$GROUP2 \
+  FERRUM_VFIO_NOIOMMU=${NOIOMMU:-0} chroot /host /bin/bash "$COMMAND" </dev/null
 RC=$?
 sync
 echo

@@ -2,10 +2,12 @@
 # run-vfio-tests.sh: runs every JUnit test tagged `vfio` of the project inside the Ferrum test VM, where
 # QEMU's emulated NVMe controller is bound to vfio-pci behind an emulated IOMMU. See native/vm/README.md.
 #
-# Usage: native/vm/run-vfio-tests.sh [--timeout SECS] [--keep-log FILE] [--verbose] [--host] [-- LAUNCHER-ARGS...]
+# Usage: native/vm/run-vfio-tests.sh [--timeout SECS] [--keep-log FILE] [--verbose] [--host | --no-iommu]
+#                                    [-- LAUNCHER-ARGS...]
 #   LAUNCHER-ARGS go to the JUnit console launcher, e.g. --include-classname='.*VfioVmEnvironmentTest'.
 #   --host: run the same test JVM on this machine instead of in the VM, against the real device named by
 #   FERRUM_VFIO_BDF (and FERRUM_VFIO_GROUP) bound to vfio-pci: ./ferrum vfio-test --pci BDF, docs/vfio-box.md.
+#   --no-iommu: the tests tagged `vfio-noiommu` instead, in a VM without an IOMMU (VFIO's unsafe no-IOMMU mode).
 # Environment: FERRUM_VM_JAVA_OPTS = extra JVM options for the test JVM.
 # Exit status: 0 when at least one test ran and none failed; non-zero otherwise.
 set -euo pipefail
@@ -27,6 +29,7 @@ say() { echo "run-vfio-tests: $*" >&2; }
 VM_OPTS=(--timeout 900)
 LAUNCHER_ARGS=()
 HOST=0
+TAG=vfio
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) VM_OPTS+=(--timeout "${2:?--timeout needs SECS}"); shift 2 ;;
@@ -34,7 +37,8 @@ while [ $# -gt 0 ]; do
     --verbose) VM_OPTS+=(--verbose); shift ;;
     --) shift; LAUNCHER_ARGS=("$@"); break ;;
     --host) HOST=1; shift ;;
-    -h|--help) sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --no-iommu) VM_OPTS+=(--no-iommu); TAG=vfio-noiommu; shift ;;
+    -h|--help) sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -93,7 +97,7 @@ TEST_JVM=("$JAVA_HOME/bin/java" "${ARGLINE[@]}" "${VM_JVM_FLAGS[@]}" "${EXTRA_JV
   org.junit.platform.console.ConsoleLauncher execute
   --disable-banner --disable-ansi-colors --details=tree
   --config=junit.jupiter.extensions.autodetection.enabled=true
-  "${scan[@]}" --include-tag=vfio --fail-if-no-tests
+  "${scan[@]}" --include-tag="$TAG" --fail-if-no-tests
   --reports-dir="$OUT/reports" "${LAUNCHER_ARGS[@]}")
 t1=$SECONDS
 set +e
@@ -102,7 +106,7 @@ if [ $HOST -eq 1 ]; then
   mkdir -p "$OUT/out"
   FERRUM_VM_OUT="$OUT/out" "${TEST_JVM[@]}"
 else
-  say "running the tests tagged vfio in the VM (reports in $OUT) ..."
+  say "running the tests tagged $TAG in the VM (reports in $OUT) ..."
   "$FERRUM_VM" run "${VM_OPTS[@]}" --out "$OUT" -- "${TEST_JVM[@]}"
 fi
 guest_rc=$?

@@ -38,6 +38,17 @@ public interface DeviceAddressSpace {
         return 4096;
     }
 
+    /**
+     * {@return whether DMA memory in this space must be 2 MiB huge pages} True where the device sees physical
+     * addresses (no IOMMU): only a page of the kernel's huge-page pool is physically contiguous and stays where it
+     * is; ordinary pages, transparent huge pages included, may be split or moved by the kernel at any time, and the
+     * device would then write to memory that is no longer the buffer. {@link DmaPool} refuses anything else here.
+     * Default {@code false}.
+     */
+    default boolean requiresHugePages() {
+        return false;
+    }
+
     /** {@return a short description for messages, e.g. {@code "VFIO container (type1v2 IOMMU)"}} */
     String describe();
 

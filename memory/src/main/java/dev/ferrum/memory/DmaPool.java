@@ -72,14 +72,23 @@ public final class DmaPool implements AutoCloseable {
     private DmaPool(Builder b) {
         this.name = b.name;
         this.addressSpace = b.addressSpace;
-        this.hugePagePolicy = b.hugePages;
+        HugePages policy = b.hugePages;
+        if (addressSpace.requiresHugePages()) {
+            if (policy == HugePages.NEVER) {
+                throw new IllegalArgumentException("DMA pool '" + name + "' uses 4 KiB pages, but "
+                        + addressSpace.describe() + " needs 2 MiB huge pages (the device sees physical addresses: only "
+                        + "huge pages are contiguous and never move); build the pool with HugePages.REQUIRE");
+            }
+            policy = HugePages.REQUIRE; // PREFER must not fall back to small pages here
+        }
+        this.hugePagePolicy = policy;
         this.lock = b.memoryLock == MemoryLock.REQUIRE ? PageMemory.Lock.REQUIRE : PageMemory.Lock.BEST_EFFORT;
         boolean huge = false;
-        if (b.hugePages != HugePages.NEVER) {
+        if (policy != HugePages.NEVER) {
             String why = PageMemory.hugePagesUnavailableReason();
             if (why == null) {
                 huge = true;
-            } else if (b.hugePages == HugePages.REQUIRE) {
+            } else if (policy == HugePages.REQUIRE) {
                 throw new IllegalStateException("DMA pool '" + name + "' requires 2 MiB huge pages, but none can be "
                         + "mapped: " + why);
             } else {

@@ -153,6 +153,26 @@ class DmaBufferTest {
     }
 
     @Test
+    void anAddressSpaceThatRequiresHugePagesGetsNothingElse() {
+        space.requireHugePages = true;
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
+                () -> DmaPool.builder(space).name("small").hugePages(DmaPool.HugePages.NEVER).build());
+        assertTrue(small.getMessage().contains("recording test address space needs 2 MiB huge pages"),
+                small.getMessage());
+        String unavailable = dev.ferrum.memory.internal.PageMemory.hugePagesUnavailableReason();
+        if (unavailable != null) {
+            // PREFER must not fall back to 4 KiB pages here: it fails as REQUIRE does.
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> DmaPool.builder(space).hugePages(DmaPool.HugePages.PREFER).build());
+            assertTrue(e.getMessage().contains("requires 2 MiB huge pages"), e.getMessage());
+        } else {
+            try (DmaPool prefer = DmaPool.builder(space).hugePages(DmaPool.HugePages.PREFER).build()) {
+                assertTrue(prefer.usesHugePages());
+            }
+        }
+    }
+
+    @Test
     void confinedBufferCannotBeClosedFromAnotherThread() throws Exception {
         DmaBuffer b = pool.allocateConfined(4096);
         ExecutionException e = assertThrows(ExecutionException.class,

@@ -9,6 +9,12 @@ final class RecordingAddressSpace implements DeviceAddressSpace {
     final IovaAllocator iovas = new IovaAllocator(0x1000_0000L, 0x1_0000_0000L);
     final Map<Long, MemorySegment> mappings = new ConcurrentHashMap<>();
     volatile boolean failUnmap;
+    volatile boolean requireHugePages;
+
+    @Override
+    public boolean requiresHugePages() {
+        return requireHugePages;
+    }
 
     @Override
     public long map(MemorySegment segment) {

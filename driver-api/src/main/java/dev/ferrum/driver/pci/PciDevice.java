@@ -311,13 +311,17 @@ public final class PciDevice {
     }
 
     /**
-     * {@return the device's DMA pool (4 KiB pages), created on first use, closed when the driver is unbound}
+     * {@return the device's DMA pool, created on first use, closed when the driver is unbound} Its buffers are made
+     * of 4 KiB pages, or of 2 MiB huge pages when the address space {@linkplain DeviceAddressSpace#requiresHugePages
+     * requires them} (VFIO's no-IOMMU mode); then every buffer takes at least one huge page.
      */
     public DmaPool dmaPool() {
         synchronized (lock) {
             requirePresent();
             if (dmaPool == null) {
-                DmaPool pool = newPool(address + " dma", DmaPool.HugePages.NEVER);
+                DmaPool.HugePages pages = function.addressSpace().requiresHugePages()
+                        ? DmaPool.HugePages.REQUIRE : DmaPool.HugePages.NEVER;
+                DmaPool pool = newPool(address + " dma", pages);
                 dmaPool = pool;
                 releases.push(() -> {
                     dmaPool = null;

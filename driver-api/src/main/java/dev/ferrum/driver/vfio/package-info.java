@@ -81,7 +81,7 @@
  *       bind.</li>
  * </ul>
  *
- * <h2>No-IOMMU mode (unsafe, opt-in, untested end to end)</h2>
+ * <h2>No-IOMMU mode (unsafe, opt-in)</h2>
  * {@link dev.ferrum.driver.vfio.VfioBackend.Builder#unsafeNoIommu(boolean)} uses VFIO without an IOMMU: the group
  * node is {@code /dev/vfio/noiommu-N}, the IOMMU type {@code VFIO_NOIOMMU_IOMMU}, and nothing confines the device:
  * it can read and write all of RAM, and the kernel taints itself. It needs a kernel built with
@@ -90,14 +90,17 @@
  * {@code /proc/self/pagemap} (the kernel shows them only with {@code CAP_SYS_ADMIN}). Because the kernel may move
  * ordinary pages, every buffer must lie within one physically contiguous 2 MiB huge page: the address space's page
  * size is 2 MiB, and a buffer whose 2 MiB region is not present, not physically contiguous or not 2 MiB aligned is
- * refused with a message saying so. Use {@code PciDevice.createDmaPool(name, DmaPool.HugePages.REQUIRE)} with huge
- * pages reserved ({@code echo 512 > /proc/sys/vm/nr_hugepages}); {@code PciDevice.dmaPool()} uses 4 KiB pages and
- * cannot work in this mode.
+ * refused with a message saying so. The address space {@linkplain
+ * dev.ferrum.memory.DeviceAddressSpace#requiresHugePages() requires huge pages}: {@code PciDevice.dmaPool()} then
+ * takes them by itself (every buffer at least one 2 MiB page), and a pool of 4 KiB pages is refused when it is
+ * built (such pages, transparent huge pages included, may be moved by the kernel under the device). Reserve huge
+ * pages first ({@code echo 512 > /proc/sys/vm/nr_hugepages}).
  *
- * <p><b>This path has not been run against a kernel.</b> The test VM's Debian kernel has no
- * {@code CONFIG_VFIO_NOIOMMU}; the pagemap parsing, the contiguity and alignment checks and the address space's
- * bookkeeping are unit-tested with a fake pagemap file, and the container set-up differs from the tested type1
- * path only in the node name and the IOMMU type.
+ * <p>Tested end to end in a test VM without an IOMMU ({@code ./ferrum vm-test --no-iommu}, part of
+ * {@code ./ferrum test}): Debian's kernel is built without {@code CONFIG_VFIO_NOIOMMU}, so the harness rebuilds
+ * {@code vfio.ko} from the kernel's own source package with the option on; QEMU's controller then runs Identify and
+ * the NVMe driver's write/read verification on physical addresses. The pagemap parsing and its checks are also
+ * unit-tested with fake pagemap files.
  *
  * <h2>Tests</h2>
  * On the host, against fake sysfs, proc and dev trees: every error above that needs no kernel object, VfioSetup's

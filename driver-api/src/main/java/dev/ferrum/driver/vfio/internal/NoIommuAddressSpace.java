@@ -38,6 +38,12 @@ public final class NoIommuAddressSpace implements DeviceAddressSpace {
         return Pagemap.HUGE_PAGE;
     }
 
+    /** {@return true: the device sees physical addresses, so buffers must be huge pages that never move} */
+    @Override
+    public boolean requiresHugePages() {
+        return true;
+    }
+
     @Override
     public long map(MemorySegment segment) {
         if (!segment.isNative()) {
