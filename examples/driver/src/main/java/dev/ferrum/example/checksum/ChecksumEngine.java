@@ -28,6 +28,7 @@ import dev.ferrum.driver.pci.PciDevice;
 import dev.ferrum.driver.sync.Guard;
 import dev.ferrum.driver.sync.LockClass;
 import dev.ferrum.driver.sync.SpinLock;
+import dev.ferrum.driver.workqueue.DelayedWork;
 import dev.ferrum.driver.workqueue.Work;
 import dev.ferrum.driver.workqueue.Workqueue;
 import dev.ferrum.memory.DmaArray;
@@ -53,7 +54,9 @@ import java.util.function.IntPredicate;
  * doorbell, under the ring's {@link SpinLock}. The device computes the checksum, writes the descriptor's result and
  * status, and raises MSI-X vector 0. The interrupt handler runs on the device's interrupt thread and only queues the
  * bottom half on {@link Workqueue#systemHighPri()}; the bottom half takes the completed descriptors off the ring,
- * unpins their buffers and completes the futures, outside the lock (a future's callbacks run there).
+ * unpins their buffers and completes the futures, outside the lock (a future's callbacks run there). Interrupts
+ * can be lost, so a watchdog ({@link DelayedWork}) runs every {@link #WATCHDOG_PERIOD} while jobs are in flight and
+ * queues the bottom half too: a completed job whose interrupt never came is reaped at most a period or two late.
  *
  * <p>Invariants: a job's buffer is pinned from submission until the device has completed its descriptor or has
  * been seen to stop, so it cannot be freed while the device may read it; every future completes exactly once; at
@@ -68,6 +71,8 @@ public final class ChecksumEngine {
     private static final Logger LOG = LoggerFactory.getLogger(ChecksumEngine.class);
     /** The ring the driver asks for, in descriptors (fewer if the device allows fewer). */
     static final int RING_ENTRIES = 64;
+    /** How long a completion may wait for its interrupt before the watchdog reaps it anyway. */
+    static final Duration WATCHDOG_PERIOD = Duration.ofMillis(100);
 
     private final PciDevice device;
     private final PciAddress address;
@@ -79,8 +84,13 @@ public final class ChecksumEngine {
     private final int maxLength;
     private final InterruptVector irq;
     private final Duration statusTimeout;
+    // @start region="state"
+    /** The ring's bookkeeping, shared by every submitting thread and the bottom half. */
     private final SpinLock<Ring> ring;
+    /** The bottom half (the kernel's {@code work_struct}): the interrupt handler only queues it. */
     private final Work bottomHalf = new Work("checksum.reap", this::reapCompletions);
+    /** Polls for completions whose interrupt never came: armed while jobs are in flight. */
+    private final DelayedWork watchdog = new DelayedWork("checksum.watchdog", this::watchdog);
     // Completions on their way out of the lock. Used by one bottom-half execution at a time (a work item never runs
     // concurrently with itself), and by shutdown() once the bottom half is cancelled.
     private final CompletableFuture<Integer>[] doneJobs;
@@ -94,6 +104,9 @@ public final class ChecksumEngine {
         /** Jobs submitted, and jobs taken off the ring, since the device was enabled (both wrap around). */
         int tail;
         int head;
+        /** {@link #head} when the watchdog was armed or last ran: unchanged a period later with a job done means
+         *  that the job's interrupt was lost (or is late). */
+        int headAtLastWatch;
         /** Why no more jobs are accepted, once the engine has stopped. */
         String stopped;
 
@@ -125,6 +138,7 @@ public final class ChecksumEngine {
         this.doneStatus = new int[entries];
         this.doneResult = new int[entries];
     }
+    // @end
 
     // @start region="probe"
     static ChecksumEngine probe(PciDevice device, Duration statusTimeout) {
@@ -240,6 +254,11 @@ public final class ChecksumEngine {
             r.buffers[slot] = data;
             r.tail++;
             DOORBELL.write(regs, r.tail);       // a release write: the descriptor is in memory first
+            // Under the lock, so that shutdown (which sets r.stopped under it) knows no one arms it after that.
+            // A no-op while the watchdog is already armed.
+            if (Workqueue.system().enqueue(watchdog, WATCHDOG_PERIOD)) {
+                r.headAtLastWatch = r.head;
+            }
         }
         return job;
     }
@@ -303,6 +322,35 @@ public final class ChecksumEngine {
     }
     // @end
 
+    // @start region="watchdog"
+    /**
+     * The watchdog: runs every {@link #WATCHDOG_PERIOD} while jobs are in flight. Interrupts get lost (a platform
+     * that drops an MSI, a device bug, a vector masked at the wrong moment); without it, a job the device completed
+     * but never signalled would wait forever. It queues the bottom half, which reaps what is done, signalled or not.
+     */
+    private void watchdog() {
+        boolean lost;
+        try (Guard<Ring> guard = ring.lock()) {
+            Ring r = guard.get();
+            if (r.stopped != null || r.head == r.tail) {
+                return;                         // nothing to watch: the next submission arms it again
+            }
+            // A whole period without a reap while the oldest job is done: its interrupt did not come (yet).
+            lost = r.head == r.headAtLastWatch
+                    && (Descriptor.status(descriptors, ringMemory.offsetOf(r.head & (entries - 1)))
+                    & Descriptor.DONE) != 0;
+            r.headAtLastWatch = r.head;
+            Workqueue.systemHighPri().enqueue(bottomHalf);
+            // Under the lock, as in crc32c: after shutdown has set r.stopped, nothing arms it again.
+            Workqueue.system().enqueue(watchdog, WATCHDOG_PERIOD);
+        }
+        if (lost) {
+            LOG.warn("{}: a completed job waited {} without an interrupt (lost, or late); reaping by polling",
+                    address, WATCHDOG_PERIOD);
+        }
+    }
+    // @end
+
     // @start region="shutdown"
     /** Stops the device and completes or fails every job. Called by remove, also after a surprise removal. */
     void shutdown() {
@@ -311,6 +359,7 @@ public final class ChecksumEngine {
         ring.run(r -> r.stopped = why);         // no new jobs from here on
         boolean stopped = stopDevice();
         device.disableMsix();                   // joins the interrupt thread: no handler runs after this
+        watchdog.cancelSync();                  // disarmed, not running, and nothing arms it again (stopped)
         bottomHalf.cancelSync();                // the bottom half is neither queued nor running now
         failOutstanding(why, stopped, gone);
     }

@@ -238,6 +238,22 @@ class ChecksumDriverTest {
     }
 
     @Test
+    void aLostInterruptDelaysTheJobButDoesNotLoseIt() throws Exception {
+        bind(new ChecksumDriver());
+        DmaBuffer data = filled(engine, TEXT);
+        // @start region="lost-interrupt"
+        mock.dropInterrupts(A, Integer.MAX_VALUE);              // from now on, no interrupt reaches the driver
+        for (int i = 0; i < 3; i++) {                           // the watchdog reaps each job by polling
+            assertEquals(crc32c(TEXT), engine.crc32c(data).get(10, TimeUnit.SECONDS));
+        }
+        // @end
+        assertEquals(0, engine.inFlight());
+        assertEquals(0, data.pinCount(), "the polled completions unpinned their buffers");
+        mock.dropInterrupts(A, 0);                              // interrupts again: the usual path still works
+        assertEquals(crc32c(TEXT), engine.crc32c(data).get(WAIT, TimeUnit.SECONDS));
+    }
+
+    @Test
     void surpriseRemovalFailsTheJobsInFlightAndReleasesEverything() throws Exception {
         bind(new ChecksumDriver());
         MockIommu iommu = mock.iommu(A);
