@@ -4,6 +4,7 @@
 # library artifact was installed with its -sources.jar and -javadoc.jar, and runs the program on the module path.
 #
 # Usage: examples/consumer/check.sh        (after `mvn -B -q install -DskipTests` in the repository root)
+#        examples/consumer/check.sh --list-artifacts   (prints the artifacts checked: those bom/pom.xml manages)
 # Environment: JAVA_HOME (a JDK 25), MVN_ARGS (extra Maven arguments, e.g. -o).
 set -euo pipefail
 
@@ -13,6 +14,19 @@ die() { echo "consumer-check: $*" >&2; exit 1; }
 say() { echo "consumer-check: $*" >&2; }
 read -r -a EXTRA <<< "${MVN_ARGS:-}"
 MVN=(mvn -B -q -Dstyle.color=never "${EXTRA[@]}")
+
+# The library artifacts: every one that the BOM manages (comments dropped: the BOM's usage comment names ferrum-bom).
+bom_artifacts() {
+  sed -e '/<!--/,/-->/d' "$ROOT/bom/pom.xml" \
+    | sed -n '/<dependencyManagement>/,/<\/dependencyManagement>/s|.*<artifactId>\(ferrum-[^<]*\)</artifactId>.*|\1|p'
+}
+mapfile -t ARTIFACTS < <(bom_artifacts)
+[ ${#ARTIFACTS[@]} -gt 0 ] || die "no ferrum-* artifactId in the dependencyManagement of $ROOT/bom/pom.xml"
+if [ "${1:-}" = --list-artifacts ]; then
+  printf '%s\n' "${ARTIFACTS[@]}"
+  exit 0
+fi
+[ $# -eq 0 ] || die "unknown argument '$1' (usage: check.sh [--list-artifacts])"
 
 version=$(sed -n '0,/<version>/s|.*<version>\(.*\)</version>.*|\1|p' "$ROOT/bom/pom.xml")
 [ -n "$version" ] || die "cannot read the version from $ROOT/bom/pom.xml"
@@ -27,7 +41,7 @@ nvme_jar=$(tr ':' '\n' < "$HERE/target/classpath.txt" | grep "/dev/ferrum/ferrum
 [ -n "$nvme_jar" ] || die "ferrum-nvme $version is not on the consumer's class path ($HERE/target/classpath.txt)"
 repo=${nvme_jar%%/dev/ferrum/ferrum-nvme/*}
 missing=()
-for artifact in ferrum-native ferrum-memory ferrum-driver-api ferrum-nvme; do
+for artifact in "${ARTIFACTS[@]}"; do
   dir="$repo/dev/ferrum/$artifact/$version"
   for file in "$artifact-$version.jar" "$artifact-$version-sources.jar" "$artifact-$version-javadoc.jar"; do
     [ -s "$dir/$file" ] || missing+=("$dir/$file")
