@@ -198,7 +198,7 @@ public final class DmaPool implements AutoCloseable {
     void release(DmaBuffer buffer, Arena arena) {
         long size = buffer.byteSize();
         try {
-            addressSpace.unmap(buffer.deviceAddress(), size);
+            addressSpace.unmap(buffer.mappedDeviceAddress(), size);
         } catch (RuntimeException e) {
             // The device might still reach the memory: freeing it would let the device write into whatever reuses
             // it. Keep it allocated (a leak, counted as live) and say so.
