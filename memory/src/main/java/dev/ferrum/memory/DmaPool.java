@@ -56,8 +56,34 @@ public final class DmaPool implements AutoCloseable {
         BEST_EFFORT
     }
 
+    /**
+     * Where a pool's memory comes from: {@link PageMemory} ({@link #SYSTEM}), or in tests a stand-in that runs out
+     * of huge pages on cue, so the fallback paths can be exercised on machines with or without huge pages.
+     */
+    interface PageSource {
+        /** {@link PageMemory}. */
+        PageSource SYSTEM = new PageSource() {
+            @Override
+            public String hugePagesUnavailableReason() {
+                return PageMemory.hugePagesUnavailableReason();
+            }
+
+            @Override
+            public PageMemory.Mapped map(long size, boolean huge, PageMemory.Lock lock, Arena arena) {
+                return PageMemory.map(size, huge, lock, arena);
+            }
+        };
+
+        /** As {@link PageMemory#hugePagesUnavailableReason()}. */
+        String hugePagesUnavailableReason();
+
+        /** As {@link PageMemory#map}; throws {@link SyscallException} when the pages cannot be had. */
+        PageMemory.Mapped map(long size, boolean huge, PageMemory.Lock lock, Arena arena);
+    }
+
     private final String name;
     private final DeviceAddressSpace addressSpace;
+    private final PageSource pages;
     private final HugePages hugePagePolicy;
     private final PageMemory.Lock lock;
     private final long pageSize;
@@ -72,6 +98,7 @@ public final class DmaPool implements AutoCloseable {
     private DmaPool(Builder b) {
         this.name = b.name;
         this.addressSpace = b.addressSpace;
+        this.pages = b.pages;
         HugePages policy = b.hugePages;
         if (addressSpace.requiresHugePages()) {
             if (policy == HugePages.NEVER) {
@@ -85,7 +112,7 @@ public final class DmaPool implements AutoCloseable {
         this.lock = b.memoryLock == MemoryLock.REQUIRE ? PageMemory.Lock.REQUIRE : PageMemory.Lock.BEST_EFFORT;
         boolean huge = false;
         if (policy != HugePages.NEVER) {
-            String why = PageMemory.hugePagesUnavailableReason();
+            String why = pages.hugePagesUnavailableReason();
             if (why == null) {
                 huge = true;
             } else if (policy == HugePages.REQUIRE) {
@@ -178,7 +205,7 @@ public final class DmaPool implements AutoCloseable {
     }
 
     private MemorySegment map(long size, boolean huge, Arena arena) {
-        PageMemory.Mapped m = PageMemory.map(size, huge, lock, arena);
+        PageMemory.Mapped m = pages.map(size, huge, lock, arena);
         if (!m.locked() && lock != PageMemory.Lock.NONE && !warnedUnlocked) {
             warnedUnlocked = true;
             LOG.warn("DMA pool '{}': memory could not be locked (RLIMIT_MEMLOCK); continuing unlocked", name);
@@ -293,6 +320,7 @@ public final class DmaPool implements AutoCloseable {
         private String name = "dma";
         private HugePages hugePages = HugePages.NEVER;
         private MemoryLock memoryLock = MemoryLock.REQUIRE;
+        private PageSource pages = PageSource.SYSTEM;
 
         private Builder(DeviceAddressSpace addressSpace) {
             this.addressSpace = addressSpace;
@@ -313,6 +341,12 @@ public final class DmaPool implements AutoCloseable {
         /** Memory locking policy; default {@link MemoryLock#REQUIRE}. */
         public Builder memoryLock(MemoryLock policy) {
             this.memoryLock = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** For tests: where the memory comes from; default {@link PageSource#SYSTEM}. */
+        Builder pageSource(PageSource source) {
+            this.pages = Objects.requireNonNull(source, "source");
             return this;
         }
 
