@@ -38,7 +38,7 @@ public final class DmaPool implements AutoCloseable {
     private static final AtomicLong LIVE_BUFFERS = new AtomicLong();
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
 
-    /** Whether to back buffers with 2 MiB huge pages. */
+    /** Whether to back buffers with 2 MiB huge pages. Invariants: a constant; the pool applies it as documented. */
     public enum HugePages {
         /** 4 KiB pages only. */
         NEVER,
@@ -48,7 +48,7 @@ public final class DmaPool implements AutoCloseable {
         REQUIRE
     }
 
-    /** Whether the memory must be locked in RAM ({@code mlock}). */
+    /** Whether the memory must be locked in RAM ({@code mlock}). Invariants: a constant. */
     public enum MemoryLock {
         /** Fail allocation (naming RLIMIT_MEMLOCK and how to raise it) if the memory cannot be locked. */
         REQUIRE,
@@ -314,7 +314,13 @@ public final class DmaPool implements AutoCloseable {
                 + addressSpace.describe() + "]";
     }
 
-    /** Configures a {@link DmaPool}. */
+    /**
+     * Configures a {@link DmaPool}. Defaults: name {@code "dma"}, {@link HugePages#NEVER},
+     * {@link MemoryLock#REQUIRE}.
+     *
+     * <p>Invariants: the address space and every setting are non-null (setters refuse null); {@link #build()} does
+     * not change the builder, so it may build several pools. Not thread-safe: configure it on one thread.
+     */
     public static final class Builder {
         private final DeviceAddressSpace addressSpace;
         private String name = "dma";
