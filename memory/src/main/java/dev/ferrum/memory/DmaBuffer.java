@@ -15,7 +15,8 @@ import java.util.Objects;
  *
  * <p>Life cycle. A buffer is alive from allocation until {@link #close()}. Closing unmaps it from the device's
  * address space first, then frees the memory; every later CPU access throws {@link IllegalStateException} (the
- * segment's arena is closed), and the device can no longer reach it. While the device may still read or write the
+ * segment's arena is closed), so does asking for its {@link #deviceAddress() device address} (the IOVA range may
+ * already belong to another buffer), and the device can no longer reach it. While the device may still read or write the
  * buffer, whoever handed it to the device holds a {@link #pin() pin}; {@code close()} refuses to free a pinned
  * buffer. Closing twice is reported as a double free.
  *
@@ -93,8 +94,18 @@ public final class DmaBuffer implements AutoCloseable {
         return segment;
     }
 
-    /** {@return the device address (IOVA) of the first byte} Valid until the buffer is closed. */
+    /**
+     * {@return the device address (IOVA) of the first byte}
+     *
+     * <p>Only a live buffer has one: once the buffer is closed its IOVA range goes back to the allocator, which hands
+     * it to the next buffer mapped, so a stale address would aim the device at someone else's memory.
+     *
+     * @throws IllegalStateException if the buffer is closed
+     */
     public long deviceAddress() {
+        if (root.state == CLOSED) {
+            throw closed("deviceAddress()");
+        }
         return deviceAddress;
     }
 
@@ -102,10 +113,19 @@ public final class DmaBuffer implements AutoCloseable {
      * {@return the device address of byte {@code offset}}
      *
      * @throws IndexOutOfBoundsException if {@code offset} is outside {@code [0, byteSize())}
+     * @throws IllegalStateException     if the buffer is closed (see {@link #deviceAddress()})
      */
     public long deviceAddress(long offset) {
+        if (root.state == CLOSED) {
+            throw closed("deviceAddress(" + offset + ")");
+        }
         Objects.checkIndex(offset, segment.byteSize());
         return deviceAddress + offset;
+    }
+
+    /** For {@link DmaPool#release}: the IOVA to unmap, read after the buffer moved to the closed state. */
+    long mappedDeviceAddress() {
+        return deviceAddress;
     }
 
     /** {@return the size in bytes} */

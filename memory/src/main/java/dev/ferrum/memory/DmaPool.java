@@ -38,7 +38,7 @@ public final class DmaPool implements AutoCloseable {
     private static final AtomicLong LIVE_BUFFERS = new AtomicLong();
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
 
-    /** Whether to back buffers with 2 MiB huge pages. */
+    /** Whether to back buffers with 2 MiB huge pages. Invariants: a constant; the pool applies it as documented. */
     public enum HugePages {
         /** 4 KiB pages only. */
         NEVER,
@@ -48,7 +48,7 @@ public final class DmaPool implements AutoCloseable {
         REQUIRE
     }
 
-    /** Whether the memory must be locked in RAM ({@code mlock}). */
+    /** Whether the memory must be locked in RAM ({@code mlock}). Invariants: a constant. */
     public enum MemoryLock {
         /** Fail allocation (naming RLIMIT_MEMLOCK and how to raise it) if the memory cannot be locked. */
         REQUIRE,
@@ -56,8 +56,34 @@ public final class DmaPool implements AutoCloseable {
         BEST_EFFORT
     }
 
+    /**
+     * Where a pool's memory comes from: {@link PageMemory} ({@link #SYSTEM}), or in tests a stand-in that runs out
+     * of huge pages on cue, so the fallback paths can be exercised on machines with or without huge pages.
+     */
+    interface PageSource {
+        /** {@link PageMemory}. */
+        PageSource SYSTEM = new PageSource() {
+            @Override
+            public String hugePagesUnavailableReason() {
+                return PageMemory.hugePagesUnavailableReason();
+            }
+
+            @Override
+            public PageMemory.Mapped map(long size, boolean huge, PageMemory.Lock lock, Arena arena) {
+                return PageMemory.map(size, huge, lock, arena);
+            }
+        };
+
+        /** As {@link PageMemory#hugePagesUnavailableReason()}. */
+        String hugePagesUnavailableReason();
+
+        /** As {@link PageMemory#map}; throws {@link SyscallException} when the pages cannot be had. */
+        PageMemory.Mapped map(long size, boolean huge, PageMemory.Lock lock, Arena arena);
+    }
+
     private final String name;
     private final DeviceAddressSpace addressSpace;
+    private final PageSource pages;
     private final HugePages hugePagePolicy;
     private final PageMemory.Lock lock;
     private final long pageSize;
@@ -72,6 +98,7 @@ public final class DmaPool implements AutoCloseable {
     private DmaPool(Builder b) {
         this.name = b.name;
         this.addressSpace = b.addressSpace;
+        this.pages = b.pages;
         HugePages policy = b.hugePages;
         if (addressSpace.requiresHugePages()) {
             if (policy == HugePages.NEVER) {
@@ -85,7 +112,7 @@ public final class DmaPool implements AutoCloseable {
         this.lock = b.memoryLock == MemoryLock.REQUIRE ? PageMemory.Lock.REQUIRE : PageMemory.Lock.BEST_EFFORT;
         boolean huge = false;
         if (policy != HugePages.NEVER) {
-            String why = PageMemory.hugePagesUnavailableReason();
+            String why = pages.hugePagesUnavailableReason();
             if (why == null) {
                 huge = true;
             } else if (policy == HugePages.REQUIRE) {
@@ -178,7 +205,7 @@ public final class DmaPool implements AutoCloseable {
     }
 
     private MemorySegment map(long size, boolean huge, Arena arena) {
-        PageMemory.Mapped m = PageMemory.map(size, huge, lock, arena);
+        PageMemory.Mapped m = pages.map(size, huge, lock, arena);
         if (!m.locked() && lock != PageMemory.Lock.NONE && !warnedUnlocked) {
             warnedUnlocked = true;
             LOG.warn("DMA pool '{}': memory could not be locked (RLIMIT_MEMLOCK); continuing unlocked", name);
@@ -198,7 +225,7 @@ public final class DmaPool implements AutoCloseable {
     void release(DmaBuffer buffer, Arena arena) {
         long size = buffer.byteSize();
         try {
-            addressSpace.unmap(buffer.deviceAddress(), size);
+            addressSpace.unmap(buffer.mappedDeviceAddress(), size);
         } catch (RuntimeException e) {
             // The device might still reach the memory: freeing it would let the device write into whatever reuses
             // it. Keep it allocated (a leak, counted as live) and say so.
@@ -287,12 +314,19 @@ public final class DmaPool implements AutoCloseable {
                 + addressSpace.describe() + "]";
     }
 
-    /** Configures a {@link DmaPool}. */
+    /**
+     * Configures a {@link DmaPool}. Defaults: name {@code "dma"}, {@link HugePages#NEVER},
+     * {@link MemoryLock#REQUIRE}.
+     *
+     * <p>Invariants: the address space and every setting are non-null (setters refuse null); {@link #build()} does
+     * not change the builder, so it may build several pools. Not thread-safe: configure it on one thread.
+     */
     public static final class Builder {
         private final DeviceAddressSpace addressSpace;
         private String name = "dma";
         private HugePages hugePages = HugePages.NEVER;
         private MemoryLock memoryLock = MemoryLock.REQUIRE;
+        private PageSource pages = PageSource.SYSTEM;
 
         private Builder(DeviceAddressSpace addressSpace) {
             this.addressSpace = addressSpace;
@@ -313,6 +347,12 @@ public final class DmaPool implements AutoCloseable {
         /** Memory locking policy; default {@link MemoryLock#REQUIRE}. */
         public Builder memoryLock(MemoryLock policy) {
             this.memoryLock = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** For tests: where the memory comes from; default {@link PageSource#SYSTEM}. */
+        Builder pageSource(PageSource source) {
+            this.pages = Objects.requireNonNull(source, "source");
             return this;
         }
 

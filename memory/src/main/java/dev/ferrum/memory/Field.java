@@ -10,7 +10,8 @@ import java.util.Objects;
  * {@snippet class=dev.ferrum.example.javadoc.MemoryExamplesTest region=register-access}
  *
  * <p>Invariants: {@code 0 <= lsb}, {@code 1 <= width}, {@code lsb + width <= } the register's width;
- * {@link #with} never changes bits outside the field and refuses values that do not fit.
+ * {@link #with} never changes bits outside the field and refuses values that do not fit; the {@code int}
+ * overloads accept only fields of 32-bit registers (a 64-bit register's value never passes through an {@code int}).
  */
 public final class Field {
     private final String name;
@@ -42,8 +43,14 @@ public final class Field {
         return (registerValue & mask) >>> lsb;
     }
 
-    /** {@return the field's value in a 32-bit {@code registerValue}} */
+    /**
+     * {@return the field's value in a 32-bit {@code registerValue}}
+     *
+     * @throws IllegalArgumentException if this is a field of a 64-bit register (a 32-bit value does not hold it:
+     *                                  pass the register's {@code long} value)
+     */
     public int get(int registerValue) {
+        require32Bit("get(int)");
         return (int) get(Integer.toUnsignedLong(registerValue));
     }
 
@@ -52,8 +59,13 @@ public final class Field {
         return (registerValue & mask) != 0;
     }
 
-    /** {@return whether any bit of the field is set in a 32-bit value} */
+    /**
+     * {@return whether any bit of the field is set in a 32-bit value}
+     *
+     * @throws IllegalArgumentException if this is a field of a 64-bit register
+     */
     public boolean isSet(int registerValue) {
+        require32Bit("isSet(int)");
         return isSet(Integer.toUnsignedLong(registerValue));
     }
 
@@ -70,12 +82,22 @@ public final class Field {
         return (registerValue & ~mask) | (fieldValue << lsb);
     }
 
-    /** {@return a 32-bit {@code registerValue} with this field set to {@code fieldValue}} */
+    /**
+     * {@return a 32-bit {@code registerValue} with this field set to {@code fieldValue}}
+     *
+     * @throws IllegalArgumentException if this is a field of a 64-bit register, or {@code fieldValue} does not fit
+     */
     public int with(int registerValue, long fieldValue) {
-        if (registerBits != 32) {
-            throw new IllegalArgumentException(name + " belongs to a " + registerBits + "-bit register");
-        }
+        require32Bit("with(int, long)");
         return (int) with(Integer.toUnsignedLong(registerValue), fieldValue);
+    }
+
+    /** The {@code int} overloads would silently truncate a 64-bit register's value (a field above bit 31 reads 0). */
+    private void require32Bit(String op) {
+        if (registerBits != 32) {
+            throw new IllegalArgumentException(name + " belongs to a " + registerBits + "-bit register: " + op
+                    + " takes a 32-bit value; use the long overload with the register's 64-bit value");
+        }
     }
 
     /** {@return this field of the register, read from {@code io} (ordered read)} */

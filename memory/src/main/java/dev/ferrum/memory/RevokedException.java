@@ -6,6 +6,9 @@ package dev.ferrum.memory;
  *
  * <p>It is an {@link IllegalStateException}, like every access to a closed {@link java.lang.foreign.Arena}, so
  * code that handles "closed" generally also handles it.
+ *
+ * <p>Invariants: the message names the revoked resource; thrown only for a use after revocation, never for a
+ * resource that is still valid. Immutable.
  */
 public final class RevokedException extends IllegalStateException {
     private static final long serialVersionUID = 1L;

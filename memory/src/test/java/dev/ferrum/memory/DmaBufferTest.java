@@ -33,8 +33,9 @@ class DmaBufferTest {
         assertEquals(b.segment().address(), space.mappings.get(b.deviceAddress()).address(),
                 "the device address maps to the buffer's memory");
         assertEquals(0L, b.segment().get(ValueLayout.JAVA_LONG, 4088), "memory starts zeroed");
+        long iova = b.deviceAddress();
         b.close();
-        assertFalse(space.iovas.isAllocated(b.deviceAddress()), "closing unmaps from the device");
+        assertFalse(space.iovas.isAllocated(iova), "closing unmaps from the device");
         assertFalse(b.isAlive());
     }
 
@@ -89,6 +90,25 @@ class DmaBufferTest {
         b.close();
         IllegalStateException e = assertThrows(IllegalStateException.class, b::segment);
         assertTrue(e.getMessage().contains("use after free"), e.getMessage());
+    }
+
+    @Test
+    void deviceAddressRefusesAfterCloseBecauseTheIovaIsReused() {
+        DmaBuffer freed = pool.allocate(4096);
+        DmaBuffer slice = freed.slice(64, 64);
+        long staleIova = freed.deviceAddress();
+        freed.close();
+        try (DmaBuffer next = pool.allocate(4096)) {
+            assertEquals(staleIova, next.deviceAddress(),
+                    "the allocator hands the freed IOVA range to the next buffer: a stale address would hit it");
+            for (var op : java.util.List.<org.junit.jupiter.api.function.Executable>of(
+                    freed::deviceAddress, () -> freed.deviceAddress(8), slice::deviceAddress,
+                    () -> slice.deviceAddress(0))) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, op);
+                assertTrue(e.getMessage().contains("deviceAddress(") && e.getMessage().contains("use after free")
+                        && e.getMessage().contains("pool 'test'"), e.getMessage());
+            }
+        }
     }
 
     @Test

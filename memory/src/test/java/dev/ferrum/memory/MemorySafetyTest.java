@@ -30,6 +30,19 @@ class MemorySafetyTest {
         pool.close();
     }
 
+    /**
+     * Raw: maps a fresh page over {@code address} in one step ({@code MAP_FIXED} replaces the old mapping atomically),
+     * as if the memory had been freed and the allocator had handed the address to a new owner. Doing it as munmap
+     * then mmap would leave a moment in which another JVM thread could map something there, which MAP_FIXED would
+     * then destroy.
+     */
+    private static long freeAndReuse(long address, String newOwner) {
+        long reused = Syscalls.mmap(address, PAGE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
+                Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_FIXED, -1, 0, newOwner);
+        assertEquals(address, reused);
+        return reused;
+    }
+
     /** Raw view of all memory from {@code address}: no bounds, no lifetime. */
     private static MemorySegment raw(long address) {
         // SAFETY (deliberately unsafe, test only): the caller keeps every access inside memory it has mapped.
@@ -42,10 +55,7 @@ class MemorySafetyTest {
         // Raw: free a page, let something else reuse the address, write through the stale pointer.
         long addr = Syscalls.mmap(PAGE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
                 Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0, "victim");
-        Syscalls.munmap(addr, PAGE);
-        long reused = Syscalls.mmap(addr, PAGE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
-                Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_FIXED, -1, 0, "new owner");
-        assertEquals(addr, reused);
+        long reused = freeAndReuse(addr, "new owner");
         raw(addr).set(ValueLayout.JAVA_LONG, 0, 0xbad);          // stale pointer, no error...
         assertEquals(0xbad, raw(reused).get(ValueLayout.JAVA_LONG, 0), "...and the new owner's data is corrupted");
         Syscalls.munmap(reused, PAGE);
@@ -57,6 +67,9 @@ class MemorySafetyTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> view.set(ValueLayout.JAVA_LONG, 0, 0xbad));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
         assertThrows(IllegalStateException.class, b::segment);
+        // Nor can a stale device address be handed to a device: the IOVA may already belong to another buffer.
+        e = assertThrows(IllegalStateException.class, b::deviceAddress);
+        assertTrue(e.getMessage().contains("use after free"), e.getMessage());
     }
 
     @Test
@@ -83,12 +96,16 @@ class MemorySafetyTest {
     @Test
     @DisplayName("double free: a second close throws IllegalStateException and frees nothing else")
     void doubleFree() {
-        // Raw: munmap of an already unmapped range "succeeds" - and if the range was reused meanwhile, the second
-        // munmap silently unmaps the new owner's memory.
+        // Raw: free a page, the address is reused, and the second free of the stale address "succeeds": it
+        // silently unmaps the new owner's memory.
         long addr = Syscalls.mmap(PAGE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
                 Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0, "victim");
-        Syscalls.munmap(addr, PAGE);
-        Syscalls.munmap(addr, PAGE); // no error reported
+        long reused = freeAndReuse(addr, "new owner"); // the first free, and the reuse
+        Syscalls.madvise(reused, PAGE, Syscalls.MADV_DONTFORK); // the new owner's page is mapped...
+        Syscalls.munmap(addr, PAGE); // ...the double free reports no error...
+        dev.ferrum.sys.SyscallException gone = assertThrows(dev.ferrum.sys.SyscallException.class,
+                () -> Syscalls.madvise(reused, PAGE, Syscalls.MADV_DONTFORK));
+        assertEquals(dev.ferrum.sys.Errno.ENOMEM, gone.errno(), "...and the new owner's page is no longer mapped");
 
         // Safe:
         DmaBuffer b = pool.allocate(PAGE);
@@ -104,15 +121,38 @@ class MemorySafetyTest {
     @Test
     @DisplayName("null dereference: NULL segments and absent values are rejected with a clear error")
     void nullDereference() {
+        // Raw: NULL is address 0, and NULL plus an offset is just another address. Dereferencing NULL itself would
+        // kill the JVM (SIGSEGV), so show the variant that does not: a field read through a NULL struct pointer with
+        // a large field offset (the classic exploitable kernel NULL dereference) silently reads live memory.
+        try (DmaBuffer victim = pool.allocate(PAGE)) {
+            victim.segment().set(ValueLayout.JAVA_LONG, 0, 0x5ec2e7L);
+            long nullPointer = 0;
+            long fieldOffset = victim.segment().address(); // a corrupted, or attacker-chosen, offset
+            assertEquals(0x5ec2e7L, raw(nullPointer).get(ValueLayout.JAVA_LONG, fieldOffset),
+                    "no fault: the NULL-based read returned another buffer's data");
+        }
+
+        // Safe: Ferrum's entry points refuse null and NULL, naming what was missing.
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Mmio.of(MemorySegment.NULL, "BAR0"));
-        assertTrue(e.getMessage().contains("NULL segment"), e.getMessage());
-        assertThrows(IndexOutOfBoundsException.class, () -> MemorySegment.NULL.get(ValueLayout.JAVA_INT, 0),
-                "even the raw NULL segment has size 0 in FFM: it never reaches address 0");
+        assertEquals("MMIO window 'BAR0' is empty (a NULL segment)", e.getMessage());
+        NullPointerException npe = assertThrows(NullPointerException.class, () -> Mmio.of(null, "BAR0"));
+        assertEquals("window", npe.getMessage());
+        npe = assertThrows(NullPointerException.class, () -> DmaPool.builder(null));
+        assertEquals("addressSpace", npe.getMessage());
+        npe = assertThrows(NullPointerException.class,
+                () -> DmaArray.allocate(pool, null, 4));
+        assertEquals("element", npe.getMessage());
+        try (DmaBuffer b = pool.allocate(PAGE)) {
+            npe = assertThrows(NullPointerException.class, () -> b.register(null));
+            assertEquals("owner", npe.getMessage());
+            IllegalStateException ise = assertThrows(IllegalStateException.class, () -> b.unregister(null));
+            assertTrue(ise.getMessage().endsWith("is not registered with null"), ise.getMessage());
+        }
+        assertEquals(0, pool.liveBuffers(), "the refused calls allocated nothing");
         Revocable<String> gone = new Revocable<>("value", "device");
         gone.revoke();
         assertTrue(gone.tryAccess().isEmpty(), "an absent value is an empty Optional, never null");
-        assertThrows(NullPointerException.class, () -> DmaPool.builder(null));
     }
 
     @Test
@@ -120,6 +160,19 @@ class MemorySafetyTest {
     void dataRace() throws Exception {
         DmaBuffer b = pool.allocateConfined(PAGE);
         MemorySegment mine = b.segment();
+
+        // Raw: nothing stops another thread. The owner does a read-modify-write; between its read and its write
+        // another thread writes through a raw pointer to the same memory: that write lands (no error) and is then
+        // silently lost (the classic lost update). The interleaving is forced, so the outcome is certain.
+        mine.set(ValueLayout.JAVA_INT, 0, 10);
+        int seen = mine.get(ValueLayout.JAVA_INT, 0);                     // owner: read
+        long address = mine.address();
+        CompletableFuture.runAsync(() -> raw(address).set(ValueLayout.JAVA_INT, 0, 99)).get(); // other thread
+        assertEquals(99, mine.get(ValueLayout.JAVA_INT, 0), "the other thread wrote into the confined buffer");
+        mine.set(ValueLayout.JAVA_INT, 0, seen + 1);                      // owner: write back
+        assertEquals(11, mine.get(ValueLayout.JAVA_INT, 0), "and its update was lost without a trace");
+
+        // Safe: the confined buffer's own segment refuses the other thread.
         mine.set(ValueLayout.JAVA_INT, 0, 1);
         ExecutionException e = assertThrows(ExecutionException.class,
                 () -> CompletableFuture.runAsync(() -> mine.set(ValueLayout.JAVA_INT, 0, 2)).get());

@@ -93,6 +93,41 @@ class MmioTest {
     }
 
     @Test
+    void aWindowMustBeNativeMemory() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Mmio.of(MemorySegment.ofArray(new long[8]), "heap BAR"));
+        assertEquals("MMIO window 'heap BAR' is a heap segment: a register window must be native memory (a mapped"
+                + " BAR, or off-heap memory standing in for one)", e.getMessage());
+    }
+
+    @Test
+    void aWindowWhoseBaseIsNotEightByteAlignedIsRejected() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mem = arena.allocate(0x100, 8);
+            // With base+1, read32(3) would be aligned in absolute terms but misaligned within the window.
+            for (long skew : new long[] {1, 2, 4}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> Mmio.of(mem.asSlice(skew), "skewed BAR"));
+                assertTrue(e.getMessage().startsWith("MMIO window 'skewed BAR' starts at 0x"
+                        + Long.toHexString(mem.address() + skew) + ", which is not 8-byte aligned"), e.getMessage());
+            }
+            assertEquals(0xf8, Mmio.of(mem.asSlice(8), "aligned").size(), "an 8-byte-aligned base is fine");
+        }
+    }
+
+    @Test
+    void aRegionMustStartEightByteAligned() {
+        try (Arena arena = Arena.ofConfined()) {
+            Mmio bar = Mmio.of(arena.allocate(0x2000, 4096), "BAR0");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> bar.region(0x1004, 0x10, "doorbell"));
+            assertEquals("MMIO region 'doorbell' at offset 0x1004 of 'BAR0' is not 8-byte aligned", e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> bar.region(3, 8, "odd"));
+            assertEquals(0x10, bar.region(0x1008, 0x10, "doorbell").size());
+        }
+    }
+
+    @Test
     void nullOrEmptyWindowIsRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Mmio.of(MemorySegment.NULL, "BAR0"));

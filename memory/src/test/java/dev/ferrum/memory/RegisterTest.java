@@ -46,6 +46,49 @@ class RegisterTest {
     }
 
     @Test
+    void intOverloadsRefuseFieldsOfA64BitRegister() {
+        long cap = 0x004018200f0107ffL;
+        // (int) cap drops MPSMAX (bits 52-55): without the check this silently returned 0.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CAP_MPSMAX.get((int) cap));
+        assertEquals("CAP.MPSMAX belongs to a 64-bit register: get(int) takes a 32-bit value; use the long overload"
+                + " with the register's 64-bit value", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CAP_MPSMAX.isSet((int) cap));
+        assertTrue(e.getMessage().startsWith("CAP.MPSMAX belongs to a 64-bit register: isSet(int)"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CAP_MQES.get((int) cap), "even a field below bit 32");
+        assertTrue(e.getMessage().contains("CAP.MQES"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CAP_TO.with(0, 1));
+        assertTrue(e.getMessage().startsWith("CAP.TO belongs to a 64-bit register: with(int, long)"), e.getMessage());
+        assertEquals(4, CAP_MPSMAX.get(cap), "the long overload reads it");
+        assertTrue(CAP_MPSMAX.isSet(cap));
+    }
+
+    @Test
+    void register64UpdateAndRelaxedAccess() {
+        try (Arena arena = Arena.ofConfined()) {
+            Mmio bar = Mmio.of(arena.allocate(0x40, 8), "BAR0");
+            Register64 asq = Register64.at(0x28, "ASQ");
+            asq.writeRelaxed(bar, 0x1122_3344_5566_7788L);
+            assertEquals(0x1122_3344_5566_7788L, bar.read64(0x28L), "writeRelaxed stores all 64 bits");
+            assertEquals(0x1122_3344_5566_7788L, asq.readRelaxed(bar));
+            bar.write64(0x28L, 0x0102_0304_0506_0708L);
+            assertEquals(0x0102_0304_0506_0708L, asq.readRelaxed(bar), "readRelaxed sees the register's value");
+
+            CAP.write(bar, 0x004018200f0107ffL);
+            long written = CAP.update(bar, CAP_MPSMAX, 0xa);
+            assertEquals(0x00a018200f0107ffL, written, "only MPSMAX (bits 52-55) changed");
+            assertEquals(written, CAP.read(bar));
+            assertEquals(0xa, CAP_MPSMAX.read(bar));
+            assertEquals(0x0102_0304_0506_0708L, asq.read(bar), "the neighbouring register is untouched");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> CAP.update(bar, CC_EN, 1));
+            assertEquals("field CC.EN is not a field of register CAP", e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> CAP.update(bar, CAP_MPSMAX, 16), "does not fit");
+            assertEquals(written, CAP.read(bar), "a refused update writes nothing");
+        }
+    }
+
+    @Test
     void registersReadWriteAndUpdateThroughMmio() {
         try (Arena arena = Arena.ofConfined()) {
             Mmio bar = Mmio.of(arena.allocate(0x40, 8), "BAR0");

@@ -7,6 +7,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * Names and meanings of {@code errno} values, from glibc's {@code strerrorname_np}/{@code strerrordesc_np}
  * (both thread-safe, unlike {@code strerror}). Also the constants Ferrum tests against.
+ *
+ * <p>Invariants: not instantiable; the constants are this platform's values (from the jextract bindings), and
+ * {@link #name} and {@link #description} never return null, for any {@code int}. Thread-safe.
  */
 public final class Errno {
     public static final int EPERM = Linux.EPERM();

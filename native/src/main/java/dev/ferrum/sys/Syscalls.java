@@ -22,6 +22,10 @@ import java.lang.invoke.VarHandle;
  *
  * <p>This class checks results, not arguments: pointers and lengths passed in are trusted. Callers are the
  * {@code internal} packages of the safe modules, which own that responsibility.
+ *
+ * <p>Invariants: not instantiable; a method either returns the call's successful result or throws
+ * {@link SyscallException} with the {@code errno} captured by that very call (never one left by another call or
+ * thread); the method handles are built once, at class initialization. Thread-safe.
  */
 public final class Syscalls {
     private static final Linker LINKER = Linker.nativeLinker();

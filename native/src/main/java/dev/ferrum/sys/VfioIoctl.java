@@ -6,6 +6,9 @@ package dev.ferrum.sys;
  * with the kernel's {@code _IOC} encoding ({@code include/uapi/asm-generic/ioctl.h}):
  * {@code dir << 30 | size << 16 | type << 8 | nr}, where {@code _IO} has direction none and size 0.
  * VFIO passes its argument sizes in the structures' {@code argsz} fields instead.
+ *
+ * <p>Invariants: not instantiable; the constants are compile-time fixed and equal the kernel's values (checked
+ * against {@code linux/vfio.h} in the tests); {@link #ioc} refuses fields that do not fit their bit ranges.
  */
 public final class VfioIoctl {
     /** {@code VFIO_TYPE}: the ioctl "magic" character {@code ';'}. */

@@ -544,11 +544,11 @@ public final class IoQueuePair implements AutoCloseable {
             throw new IllegalArgumentException(buffer + " is not DMA-mapped for controller " + ctrl.address()
                     + ": allocate it from NvmeController.dmaPool()");
         }
+        if (!buffer.isAlive()) { // before deviceAddress(), which refuses a closed buffer with a generic message
+            throw new IllegalStateException("use after free: " + buffer + " is closed");
+        }
         if (((buffer.deviceAddress() + offset) & 3) != 0) {
             throw new IllegalArgumentException(buffer + " is not 4-byte aligned, as NVMe requires of data buffers");
-        }
-        if (!buffer.isAlive()) {
-            throw new IllegalStateException("use after free: " + buffer + " is closed");
         }
     }
 

@@ -38,7 +38,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class CondVar {
 
-    /** The outcome of a timed wait. */
+    /** The outcome of a timed wait. Invariants: each timed wait returns exactly one of these. */
     public enum WaitResult {
         /** Woken by a notification (or spuriously): re-check the condition. */
         WOKEN,

@@ -9,13 +9,16 @@ import java.util.Objects;
  *
  * <p>Every method first checks that the calling thread holds the lock and throws {@link IllegalStateException}
  * otherwise: from another thread, after {@link #close()}, a second {@code close()}, inside
- * {@link #unlocked(Runnable)}. A lock has one guard object, reused by every acquisition (see {@link Lock} for why
- * and what that means for a guard kept from an earlier acquisition).
+ * {@link #unlocked(Runnable)}. A lock has one guard object, reused by every acquisition so that locking allocates
+ * nothing. <b>Accepted deviation from the kernel's guards:</b> a reference kept from an earlier acquisition is that
+ * same object, so it works again (and its {@code close()} releases the lock) whenever the same thread holds the
+ * lock again; this is not detected. See {@link Lock} for why, and keep a guard inside its try-with-resources block.
  *
  * <p>Memory ordering: reads and writes through the guard are ordered by the lock (see {@link Lock}); the guard adds
  * no fences of its own.
  *
- * <p>Invariants: a guard is valid exactly while its lock is held by the thread calling it.
+ * <p>Invariants: a guard is valid exactly while its lock is held by the thread calling it (whichever acquisition
+ * it was obtained from: there is one guard per lock).
  *
  * @param <T> the protected value's type
  */

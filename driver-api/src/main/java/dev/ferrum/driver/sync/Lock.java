@@ -19,10 +19,22 @@ import java.util.function.UnaryOperator;
  * out by every acquisition, so {@code lock()}/{@code close()} allocate nothing. The lock records its owner thread;
  * every guard operation first checks that the calling thread is the owner and throws
  * {@link IllegalStateException} otherwise. Hence: a guard used by another thread throws; a guard used after
- * {@code close()} (or inside {@link Guard#unlocked(Runnable)}) throws; a second {@code close()} throws. Because the
- * guard object is reused, a reference kept from an earlier acquisition is the same object as the current guard: it
- * is usable again exactly when the same thread holds the lock again, which is sound (that thread owns the data at
- * that moment) and is the only way an old guard can work.
+ * {@code close()} (or inside {@link Guard#unlocked(Runnable)}) throws; a second {@code close()} throws.
+ *
+ * <p><b>Accepted deviation from the kernel's guards: a stale guard revives.</b> In Rust a guard is consumed when it
+ * is dropped, so no code can hold on to it. Here, because the guard object is reused, a reference kept from an
+ * earlier acquisition is the same object as the current guard: it is usable again whenever the same thread holds
+ * the lock again. That is memory-safe (that thread owns the data at that moment, and no other thread can use the
+ * stale reference), but it is not detected: {@code get()}/{@code set()} through the stale reference act on the
+ * current acquisition, and a {@code close()} through it releases the current acquisition early; the misuse surfaces
+ * only at the next guard operation of the rightful holder, whose {@code close()} then throws because the lock is no
+ * longer held. Detecting staleness needs a distinct guard per acquisition (a generation stamp has to live in
+ * something the caller holds, and a reference to the one shared guard cannot carry it): that is an allocation per
+ * {@code lock()}. Escape analysis removes it only when {@code lock()} and every use of the guard are inlined and the
+ * guard never escapes (not when it is passed to {@link CondVar} or to a helper the JIT does not inline, nor before
+ * C2 compiles the code), so the lock's hot path could no longer be promised allocation-free; Java 25 has no value
+ * classes that would make a stamped guard free. Ferrum keeps allocation-free locking and accepts this deviation:
+ * do not keep a guard beyond its try-with-resources block.
  *
  * <p><b>Hot path.</b> Uncontended {@code lock()} is the backend's CAS, a plain store of the owner thread, and two
  * branches on the {@code static final} {@code LockDep.AVAILABLE} flag that the JIT removes when the

@@ -4,7 +4,9 @@ import java.util.Objects;
 
 /**
  * A sleeping lock that owns the value it protects: the kernel's {@code Mutex<T>}. See {@link Lock} for the guard
- * discipline, allocation, memory ordering and error behaviour; see {@link MutexBackend} for how it waits.
+ * discipline, allocation, memory ordering and error behaviour (including the accepted deviation that the one guard
+ * object of a lock is reused, so a kept guard works again when the same thread re-locks); see {@link MutexBackend}
+ * for how it waits.
  *
  * <p>Use it for critical sections that may take long or block (admin commands, device reset, anything waiting on
  * a {@link CondVar}). A waiter parks; on a virtual thread that frees its carrier.

@@ -49,7 +49,10 @@ public final class Refcount {
     /** The largest live count, the kernel's {@code REFCOUNT_MAX}: {@code Integer.MAX_VALUE}. */
     public static final int MAX = Integer.MAX_VALUE;
 
-    /** What kind of misuse saturated a refcount; the messages are the kernel's. */
+    /**
+     * What kind of misuse saturated a refcount; the messages are the kernel's. Invariants: a constant with a fixed
+     * message.
+     */
     public enum Saturation {
         /** {@link #inc()} on {@link #MAX} or on a saturated count. */
         ADD_OVERFLOW("refcount_t: saturated; leaking memory"),

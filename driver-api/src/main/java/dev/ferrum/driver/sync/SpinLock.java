@@ -4,7 +4,9 @@ import java.util.Objects;
 
 /**
  * A spinning lock that owns the value it protects: the kernel's {@code SpinLock<T>}. See {@link Lock} for the guard
- * discipline, allocation, memory ordering and error behaviour; see {@link SpinLockBackend} for how it waits.
+ * discipline, allocation, memory ordering and error behaviour (including the accepted deviation that the one guard
+ * object of a lock is reused, so a kept guard works again when the same thread re-locks); see
+ * {@link SpinLockBackend} for how it waits.
  *
  * <p>Use it for short critical sections that never block (updating queue indices, completion bookkeeping). A
  * waiter busy-waits, then yields; it never parks, so holding a spin lock across anything that blocks wastes the

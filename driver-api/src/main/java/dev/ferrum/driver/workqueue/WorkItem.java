@@ -226,8 +226,9 @@ public abstract sealed class WorkItem permits Work, DelayedWork {
     /**
      * Called by a worker, under its queue's lock, with the item just taken off the list.
      *
-     * @return the sequence number of the execution to run now, or -1 if the item is running elsewhere and the
-     *         execution was deferred behind it
+     * @return the sequence number of the execution to run now (non-negative), or, if the item is running elsewhere
+     *         and the execution was deferred behind it (to run on that thread), the bitwise complement
+     *         ({@code ~seq}, negative) of the deferred execution's sequence number, for {@link #awaitDone}
      */
     final long beginDispatch() {
         long s = state();
@@ -236,7 +237,8 @@ public abstract sealed class WorkItem permits Work, DelayedWork {
             long n = busy ? s | RERUN : (s & ~PENDING) | RUNNING;
             long w = (long) STATE.compareAndExchange(this, s, n);
             if (w == s) {
-                return busy ? -1 : seqOf(s);
+                // s holds the sequence number of the pending execution: each successful enqueue counted it.
+                return busy ? ~seqOf(s) : seqOf(s);
             }
             s = w;
         }

@@ -59,8 +59,13 @@ import org.slf4j.LoggerFactory;
  * with {@link IllegalStateException}. While it drains, only the queue's own work items may queue on it (chained
  * work, as the kernel allows); other threads get the exception.
  *
+ * <p><b>Ordered queues and items running elsewhere.</b> When an ordered queue reaches an item that is still running
+ * on another queue's worker, the item's next execution runs on that worker right after the current one (an item
+ * never runs on two threads at once), and the ordered queue waits for it before it starts its next item; until then
+ * the item counts as the ordered queue's running item for {@link #flush()} and {@link #destroy()}.
+ *
  * <p>Invariants: at most {@link #maxActive()} items of this queue execute at once (exactly one for an ordered
- * queue, in FIFO order); a linked item is pending and in exactly one queue's list; after {@code destroy()} returns,
+ * queue, in FIFO order, including an execution it had to leave to another queue's worker); a linked item is pending and in exactly one queue's list; after {@code destroy()} returns,
  * the queue holds no items, no armed timers and no threads.
  */
 public final class Workqueue {
@@ -274,9 +279,11 @@ public final class Workqueue {
     /**
      * Waits until every item that is pending or running on this queue now has finished ({@code flush_workqueue}).
      * Items queued later are not waited for; armed delayed items are not pending here yet and are not waited for.
-     * One edge is not covered: an item queued here while it was still running on <em>another</em> queue's worker
-     * is handed to that worker (an item never runs twice at once), and this queue's flush no longer sees it (use
-     * {@link WorkItem#flush()} for such an item). Waits uninterruptibly (the interrupt status is restored on
+     * One edge is not covered on a queue that is not ordered: an item queued here while it was still running on
+     * <em>another</em> queue's worker is handed to that worker (an item never runs twice at once), and this queue's
+     * flush no longer sees it (use {@link WorkItem#flush()} for such an item). An ordered queue keeps such an item
+     * as its running item until the other worker has run it, so its flush, its {@code destroy()} and its FIFO order
+     * cover it. Waits uninterruptibly (the interrupt status is restored on
      * return).
      *
      * @throws IllegalStateException if called from one of this queue's own work items (it would wait for itself)
@@ -627,9 +634,11 @@ public final class Workqueue {
                         if (w != null) {
                             unlink(w);
                             seq = w.beginDispatch();
-                            if (seq < 0) {
+                            if (seq < 0 && !ordered) {
                                 continue; // running on another worker: it runs this execution next
                             }
+                            // An ordered queue whose item was deferred behind its execution on another queue's
+                            // worker stays busy until that deferred execution finished (see awaitDeferred).
                             current = w;
                             active++;
                             break;
@@ -645,7 +654,11 @@ public final class Workqueue {
                 } finally {
                     lock.unlock();
                 }
-                w.execute(Workqueue.this, seq);
+                if (seq >= 0) {
+                    w.execute(Workqueue.this, seq);
+                } else {
+                    awaitDeferred(w, ~seq);
+                }
                 lock.lock();
                 try {
                     current = null;
@@ -655,6 +668,18 @@ public final class Workqueue {
                     lock.unlock();
                 }
             }
+        }
+
+        /**
+         * Ordered queues only, without the lock: the item was queued here while it was still running on another
+         * queue's worker, so that worker runs this execution when the current one returns (an item never runs on two
+         * threads at once). Until it has finished (or was cancelled), this worker stays the queue's one active
+         * worker: the next item cannot start before it (FIFO order holds), and {@code flush()} and {@code destroy()}
+         * wait for it. The execution itself runs on the other queue's thread, so a failure is counted there.
+         */
+        private void awaitDeferred(WorkItem w, long seq) {
+            w.awaitDone(seq);
+            Thread.interrupted(); // awaitDone re-asserts an interrupt it swallowed: keep it from the next item
         }
 
         /**

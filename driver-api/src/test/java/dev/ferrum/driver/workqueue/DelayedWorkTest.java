@@ -58,8 +58,42 @@ class DelayedWorkTest {
         assertFalse(dw.isPending());
         assertFalse(dw.isTimerArmed());
         assertFalse(dw.cancel());
+        // That a cancelled timer never fires is shown with a short delay in the next test.
+    }
+
+    @Test
+    void aCancelledTimerNeverFiresWhileAnUncancelledOneDoes() throws InterruptedException {
+        Duration delay = Duration.ofMillis(20);
+        long armedAt;
+        for (int attempt = 1; ; attempt++) {
+            armedAt = System.nanoTime();
+            assertTrue(q.enqueue(dw, delay));
+            boolean cancelled = dw.cancel();
+            if (System.nanoTime() - armedAt < delay.toNanos()) {
+                assertTrue(cancelled, "cancelled before the delay elapsed");
+                break;
+            }
+            // This thread stalled past the delay (a busy machine): the timer may have fired first, which is not
+            // what this test is about. Clean up and try again.
+            dw.cancelSync();
+            q.flush();
+            runs.set(0);
+            assertTrue(attempt < 20, "could not cancel within " + delay + " in 20 attempts");
+        }
+        assertFalse(dw.isPending());
+
+        // Control: an item armed with the same delay and not cancelled does run.
+        CountDownLatch controlRan = new CountDownLatch(1);
+        assertTrue(q.enqueue(new DelayedWork("control", controlRan::countDown), delay));
+        assertTrue(controlRan.await(Await.TIMEOUT_MILLIS, TimeUnit.MILLISECONDS), "the uncancelled item ran");
+
+        long waitUntil = armedAt + TimeUnit.MILLISECONDS.toNanos(200); // ten times the delay
+        for (long left; (left = waitUntil - System.nanoTime()) > 0; ) {
+            TimeUnit.NANOSECONDS.sleep(left);
+        }
         q.flush();
-        assertEquals(0, runs.get());
+        assertEquals(0, runs.get(), "the cancelled item never ran, well past its delay");
+        assertFalse(dw.isPending());
     }
 
     @Test

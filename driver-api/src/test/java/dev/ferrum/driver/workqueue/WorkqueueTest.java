@@ -377,6 +377,53 @@ class WorkqueueTest {
     }
 
     @Test
+    void anOrderedQueueKeepsFifoOrderWhenItsItemIsStillRunningOnAnotherQueue() throws InterruptedException {
+        Workqueue other = queue(Workqueue.builder("test-other").maxActive(2));
+        // Platform threads (highPriority) so the test can watch the ordered queue's worker thread.
+        Workqueue ordered = queue(Workqueue.builder("test-ordered-deferred").ordered().highPriority());
+        List<String> events = Collections.synchronizedList(new ArrayList<>());
+        Gate gate = new Gate();
+        AtomicInteger calls = new AtomicInteger();
+        AtomicInteger inside = new AtomicInteger();
+        Work shared = new Work(() -> {
+            int n = calls.incrementAndGet();
+            assertEquals(1, inside.incrementAndGet(), "an item never runs on two threads at once");
+            try {
+                events.add("shared#" + n + " start");
+                if (n == 1) {
+                    gate.run();
+                }
+                events.add("shared#" + n + " end");
+            } finally {
+                inside.decrementAndGet();
+            }
+        });
+        Work next = new Work(() -> events.add("next"));
+
+        assertTrue(other.enqueue(shared));
+        gate.awaitStarted(); // shared#1 runs on the other queue's worker, held at the gate
+        assertTrue(ordered.enqueue(shared), "not pending while it runs, so it can be queued again");
+        assertTrue(ordered.enqueue(next));
+        Await.until("the ordered queue to defer the shared item behind its running execution",
+                () -> (shared.state() & WorkItem.RERUN) != 0);
+        Thread worker = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("ferrum-wq-test-ordered-deferred-1")).findFirst().orElseThrow();
+        Await.parked(worker); // the next item would run here, before the worker parks, if order were not kept
+        assertEquals(List.of("shared#1 start"), events, "the next item must wait for the deferred execution");
+
+        TestThread destroyer = TestThread.start("destroyer", () -> {
+            ordered.destroy();
+            events.add("destroyed");
+        });
+        Await.parked(destroyer.thread());
+        assertFalse(ordered.isDestroyed(), "destroy() waits for the execution deferred to the other queue");
+        gate.open();
+        destroyer.join();
+        assertEquals(List.of("shared#1 start", "shared#1 end", "shared#2 start", "shared#2 end", "next",
+                "destroyed"), events);
+    }
+
+    @Test
     void maxActiveLimitsHowManyItemsRunAtOnce() throws InterruptedException {
         Workqueue q = queue(Workqueue.builder("test-max-active").maxActive(2));
         Gate gate = new Gate(2);

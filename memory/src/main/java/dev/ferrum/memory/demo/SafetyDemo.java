@@ -16,6 +16,9 @@ import java.util.concurrent.CompletionException;
 /**
  * The memory-safety demo: each bug class of C driver code, attempted through Ferrum's safe API, and the exception
  * that stops it. Runs anywhere (no device needed): {@code ./ferrum safety-demo}.
+ *
+ * <p>Invariants: not instantiable; every attempt uses only the safe API, and every resource it allocates is freed
+ * before {@link #main} returns.
  */
 public final class SafetyDemo {
     private SafetyDemo() {}

@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class LiveResources {
     private LiveResources() {}
 
-    /** What kind of resource a registration stands for. */
+    /** What kind of resource a registration stands for. Invariants: a constant with a fixed label. */
     public enum Kind {
         /** A {@code DmaBuffer} (and its arena). */
         DMA_BUFFER("DMA buffer"),
@@ -38,7 +38,12 @@ public final class LiveResources {
         }
     }
 
-    /** One live resource; closing it records the release. */
+    /**
+     * One live resource; closing it records the release.
+     *
+     * <p>Invariants: its id is unique in the JVM; it is listed in {@link #snapshot()} until the first
+     * {@link #close()}, never after. Thread-safe.
+     */
     public static final class Registration implements AutoCloseable {
         private final long id;
 

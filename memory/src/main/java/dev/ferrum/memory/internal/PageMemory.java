@@ -13,6 +13,10 @@ import java.lang.foreign.MemorySegment;
  * is an {@link Arena}: closing the arena unlocks and unmaps it exactly once.
  *
  * <p>This is one of the few places where Ferrum turns a raw address into a segment.
+ *
+ * <p>Invariants: a returned segment covers exactly the mapping, is page aligned and a whole number of pages long,
+ * and is marked {@code MADV_DONTFORK}; it is unlocked (if it was locked) and unmapped exactly once, when its arena
+ * closes; a failed {@link #map} leaves nothing mapped. Stateless and thread-safe.
  */
 public final class PageMemory {
     /** Size of an x86-64 huge page, the only huge page size Ferrum asks for. */
@@ -20,7 +24,10 @@ public final class PageMemory {
 
     private PageMemory() {}
 
-    /** Whether {@link #map} should lock the memory, and what to do if it cannot. */
+    /**
+     * Whether {@link #map} should lock the memory, and what to do if it cannot: {@code REQUIRE} fails,
+     * {@code BEST_EFFORT} returns it unlocked, {@code NONE} does not try. Invariants: a constant.
+     */
     public enum Lock { REQUIRE, BEST_EFFORT, NONE }
 
     /**
@@ -67,8 +74,15 @@ public final class PageMemory {
         return new Mapped(segment, locked);
     }
 
-    /** A mapped region and whether it is locked in RAM. */
-    public record Mapped(MemorySegment segment, boolean locked) {}
+    /**
+     * A mapped region and whether it is locked in RAM.
+     *
+     * @param segment the memory, owned by the arena given to {@link #map}
+     * @param locked  whether {@code mlock} succeeded for all of it
+     */
+    public record Mapped(MemorySegment segment, boolean locked) {
+        // Invariants: immutable; locked is true only if the whole segment is locked in RAM.
+    }
 
     /** Explains an {@code mlock} failure with the fix: the memlock limit. */
     public static IllegalStateException memlockFailure(long size, SyscallException e) {
