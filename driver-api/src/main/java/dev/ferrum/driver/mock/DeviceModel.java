@@ -34,6 +34,8 @@ public abstract class DeviceModel {
     private final MemorySegment[] bars = new MemorySegment[6];
     private final ReentrantLock state = new ReentrantLock();
     private volatile MockFunction function;
+    /** Set once {@link #free()} has run: the BAR memory is gone and the model can never be attached again. */
+    private volatile boolean freed;
     private volatile Thread thread;
     private volatile boolean running;
     private volatile long idleParkNanos = 20_000;
@@ -41,8 +43,7 @@ public abstract class DeviceModel {
     protected DeviceModel(DeviceConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.memoryRegistration = LiveResources.open(LiveResources.Kind.ARENA, "BAR memory of device model "
-                + getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(this))
-                + " (freed when its bus removes it)");
+                + identity() + " (freed when its bus removes it)");
         for (int i = 0; i < 6; i++) {
             if (config.barSize(i) > 0) {
                 bars[i] = memory.allocate(config.barSize(i), 4096);
@@ -86,6 +87,10 @@ public abstract class DeviceModel {
 
     private MockFunction attached() {
         MockFunction f = function;
+        if (freed) {
+            throw new IllegalStateException(identity() + " was removed from " + f.address()
+                    + " and its BAR memory freed");
+        }
         if (f == null) {
             throw new IllegalStateException(getClass().getSimpleName() + " is not attached to a mock bus");
         }
@@ -149,8 +154,27 @@ public abstract class DeviceModel {
 
     // ---- Called by the mock bus ----
 
-    final void attach(MockFunction f) {
+    /**
+     * Puts the model in slot {@code f}. A model is attached once in its life: its BAR memory belongs to that one
+     * slot and is freed when the slot is removed, so a second slot (or the same one after a removal) would hand its
+     * driver a window over memory that is, or will be, freed under it.
+     */
+    final synchronized void attach(MockFunction f) {
+        MockFunction current = function;
+        if (freed) {
+            throw new IllegalStateException(identity() + " was removed from " + current.address()
+                    + " and its BAR memory freed; a removed model cannot be added again: create a new one");
+        }
+        if (current != null) {
+            throw new IllegalStateException(identity() + " is already attached at " + current.address()
+                    + "; a model can be in one slot only: create one model per device");
+        }
         this.function = f;
+    }
+
+    /** {@return the model's class and identity, for messages} */
+    private String identity() {
+        return getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(this));
     }
 
     final void start(String name) {
@@ -216,8 +240,12 @@ public abstract class DeviceModel {
     }
 
     /** Frees the BAR memory; the bus calls this only after every driver view is revoked. */
-    final void free() {
-        stop();
+    final synchronized void free() {
+        if (freed) {
+            return;
+        }
+        stop(); // first: the model's own thread may still be using the memory (and its function)
+        freed = true;
         memory.close();
         memoryRegistration.close();
     }

@@ -154,8 +154,12 @@ final class MockFunction implements PciFunction {
         return new BarInfo(index, size, true, c.is64Bit(index), c.isPrefetchable(index), size);
     }
 
+    /** Under this function's lock, so that {@link #close()} (which frees the model's memory) cannot interleave. */
     @Override
-    public MemorySegment mapBar(int index, Arena arena) {
+    public synchronized MemorySegment mapBar(int index, Arena arena) {
+        if (closed) {
+            throw new IllegalStateException("mock function " + address + " is closed: its model's BAR memory is freed");
+        }
         return DeviceMemory.view(model.bar(index), arena);
     }
 

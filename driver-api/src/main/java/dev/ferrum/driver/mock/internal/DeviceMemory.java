@@ -15,9 +15,17 @@ public final class DeviceMemory {
      * {@return a view of {@code target}'s memory whose lifetime is {@code arena}}
      * The caller guarantees {@code target} stays allocated until {@code arena} is closed (callers: the mock bus closes
      * every BAR view before freeing a model's BAR memory; the mock IOMMU closes a mapping's view before the DMA
-     * buffer's memory is freed, because {@link dev.ferrum.memory.DmaPool} unmaps before it frees).
+     * buffer's memory is freed, because {@link dev.ferrum.memory.DmaPool} unmaps before it frees). A view is never
+     * built over memory that is already freed: that is refused here, and the callers hold the lock that orders
+     * this call before any free of {@code target} (the mock function's lock; for DMA memory, the pool that owns it and maps it before it can free it).
+     *
+     * @throws IllegalStateException if {@code target}'s memory has already been freed
      */
     public static MemorySegment view(MemorySegment target, Arena arena) {
+        if (!target.scope().isAlive()) {
+            throw new IllegalStateException("refusing a view of freed memory (" + target.byteSize()
+                    + " bytes): its owner was closed");
+        }
         // SAFETY: the view covers exactly target's bytes, and per the contract above the memory outlives the
         // view's arena; closing a shared arena waits for accesses in progress, so no access follows the free.
         return MemorySegment.ofAddress(target.address()).reinterpret(target.byteSize(), arena, null);
