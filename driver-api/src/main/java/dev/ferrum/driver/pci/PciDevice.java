@@ -427,9 +427,17 @@ public final class PciDevice {
         interrupts = null;
         vectors = List.of();
         try {
+            // Also after a removal: the backend must stop signalling these eventfds before they are closed below,
+            // or a device model still raising an interrupt would write to a closed (perhaps reused) descriptor.
+            function.disableMsix();
+        } catch (RuntimeException e) {
             if (present) {
-                function.disableMsix();
+                throw e;
             }
+            // VFIO after a surprise removal: the ioctl may fail; the kernel holds its own reference to each
+            // eventfd, so closing ours below is still safe.
+            LOG.debug("{}: disabling MSI-X after removal failed ({}); closing its eventfds anyway", address,
+                    e.getMessage());
         } finally {
             d.close();
         }
