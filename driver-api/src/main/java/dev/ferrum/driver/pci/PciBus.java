@@ -41,23 +41,45 @@ public final class PciBus implements AutoCloseable {
         this.backend = backend;
     }
 
-    /** {@return a bus over the functions of {@code backend}; the bus owns the backend and closes it} */
+    /**
+     * {@return a bus over the functions of {@code backend}; the bus owns the backend and closes it} A function that
+     * cannot be identified (its vendor ID reads 0xffff, or a config read fails) is skipped with a warning and
+     * closed, as Linux's enumeration skips a function that does not answer; if opening fails otherwise, the
+     * backend is closed before the exception propagates.
+     */
     public static PciBus open(PciBackend backend) {
         PciBus bus = new PciBus(Objects.requireNonNull(backend, "backend"));
-        synchronized (bus) {
-            for (PciFunction f : backend.functions()) {
-                bus.add(f);
+        try {
+            synchronized (bus) {
+                for (PciFunction f : backend.functions()) {
+                    bus.add(f);
+                }
             }
+            backend.setHotplugListener(bus.new Listener());
+        } catch (RuntimeException | Error e) {
+            bus.close();
+            throw e;
         }
-        backend.setHotplugListener(bus.new Listener());
         return bus;
     }
 
-    private PciDevice add(PciFunction f) {
-        PciDevice d = new PciDevice(f);
+    /** Identifies {@code f} and adds it; a function that cannot be identified is closed and skipped (empty). */
+    private Optional<PciDevice> add(PciFunction f) {
+        PciDevice d;
+        try {
+            d = new PciDevice(f);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: skipping {}: it cannot be identified: {}", backend.name(), f.address(), e.getMessage());
+            try {
+                f.close();
+            } catch (RuntimeException closing) {
+                LOG.warn("closing {} failed: {}", f.address(), closing.getMessage());
+            }
+            return Optional.empty();
+        }
         devices.put(d.address(), d);
         LOG.debug("{}: found {}", backend.name(), d);
-        return d;
+        return Optional.of(d);
     }
 
     /** {@return the backend's name} */
@@ -236,7 +258,10 @@ public final class PciBus implements AutoCloseable {
                 if (closed) {
                     return;
                 }
-                PciDevice d = add(function);
+                PciDevice d = add(function).orElse(null);
+                if (d == null) {
+                    return;
+                }
                 for (PciDriver driver : drivers) {
                     Optional<DeviceId> id = match(driver, d);
                     if (id.isPresent()) {

@@ -11,7 +11,10 @@ package dev.ferrum.driver.pci.spi;
  */
 public interface HotplugListener {
 
-    /** A function was added. */
+    /**
+     * A function was added. The bus identifies it and probes its drivers; a function that cannot be identified
+     * (vendor ID 0xffff, a failed config read) is skipped and closed.
+     */
     void added(PciFunction function);
 
     /**
