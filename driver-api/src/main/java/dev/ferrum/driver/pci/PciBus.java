@@ -137,12 +137,16 @@ public final class PciBus implements AutoCloseable {
     /**
      * Binds {@code driver} to {@code device} (registering the driver if needed).
      *
+     * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if the device is not in the driver's ID table
      * @throws IllegalStateException    if the device is already bound
+     * @throws DeviceGoneException      if the device is not (or no longer) on this bus
      * @throws PciProbeException        if the driver's probe failed (its cause); the device stays unbound
      */
     public synchronized void bind(PciDriver driver, PciDevice device) {
         requireOpen();
+        Objects.requireNonNull(driver, "bind: driver is null");
+        Objects.requireNonNull(device, "bind: device is null");
         if (devices.get(device.address()) != device) {
             throw new DeviceGoneException(device.address() + " is not present on this bus");
         }
@@ -163,12 +167,15 @@ public final class PciBus implements AutoCloseable {
      * device.
      *
      * @return the bound device
+     * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if no function is at {@code address} (the message lists those present), or
      *                                  it is not in the driver's ID table
      * @throws IllegalStateException    if it is already bound
      * @throws PciProbeException        if the driver's probe failed
      */
     public synchronized PciDevice bind(PciDriver driver, PciAddress address) {
+        Objects.requireNonNull(driver, "bind: driver is null");
+        Objects.requireNonNull(address, "bind: address is null");
         PciDevice device = device(address).orElseThrow(() -> new IllegalArgumentException("no PCI function "
                 + address + " on the " + backend.name() + " bus (present: "
                 + devices().stream().map(d -> d.address().toString()).toList() + ")"));
@@ -191,8 +198,14 @@ public final class PciBus implements AutoCloseable {
         LOG.info("{}: {} bound to {}", backend.name(), device, driver.name());
     }
 
-    /** Unbinds whatever driver is bound to {@code device}: {@code remove}, then release its resources. */
+    /**
+     * Unbinds whatever driver is bound to {@code device}: {@code remove}, then release its resources. Does nothing
+     * if no driver is bound to it.
+     *
+     * @throws NullPointerException if {@code device} is null
+     */
     public synchronized void unbind(PciDevice device) {
+        Objects.requireNonNull(device, "unbind: device is null");
         PciDriver driver = bindings.remove(device);
         if (driver == null) {
             return;
@@ -209,6 +222,7 @@ public final class PciBus implements AutoCloseable {
 
     /** Unbinds {@code driver} from every device and forgets it. */
     public synchronized void unregister(PciDriver driver) {
+        Objects.requireNonNull(driver, "unregister: driver is null");
         for (Map.Entry<PciDevice, PciDriver> e : List.copyOf(bindings.entrySet())) {
             if (e.getValue() == driver) {
                 unbind(e.getKey());

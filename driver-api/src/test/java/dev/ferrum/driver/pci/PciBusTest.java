@@ -145,6 +145,26 @@ class PciBusTest {
     }
 
     @Test
+    void nullArgumentsAreRefusedWithTheirName() {
+        try (PciBus bus = PciBus.open(new MockPciBus().add(A, new EchoDevice(), MockPciBus.Mode.STEPPED))) {
+            PciDevice d = bus.device(A).orElseThrow();
+            EchoDriver driver = new EchoDriver();
+            assertEquals("bind: driver is null", assertThrows(NullPointerException.class,
+                    () -> bus.bind(null, d)).getMessage());
+            assertEquals("bind: device is null", assertThrows(NullPointerException.class,
+                    () -> bus.bind(driver, (PciDevice) null)).getMessage());
+            assertEquals("bind: address is null", assertThrows(NullPointerException.class,
+                    () -> bus.bind(driver, (PciAddress) null)).getMessage());
+            assertEquals("unbind: device is null", assertThrows(NullPointerException.class,
+                    () -> bus.unbind(null)).getMessage());
+            assertEquals("unregister: driver is null", assertThrows(NullPointerException.class,
+                    () -> bus.unregister(null)).getMessage());
+            assertTrue(driver.events.isEmpty());
+            assertTrue(bus.driverOf(d).isEmpty());
+        }
+    }
+
+    @Test
     void closedBusRefusesWork() {
         PciBus bus = PciBus.open(new MockPciBus().add(A.toString(), new EchoDevice()));
         bus.close();
