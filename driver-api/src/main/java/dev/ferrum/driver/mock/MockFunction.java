@@ -14,6 +14,7 @@ import dev.ferrum.sys.Syscalls;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -30,6 +31,10 @@ final class MockFunction implements PciFunction {
     private final DeviceModel model;
     private final MockIommu iommu;
     private final DmaEngine dma;
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final MemorySegment config = Arena.ofAuto().allocate(4096, 8);
     private final MemorySegment writable = Arena.ofAuto().allocate(4096, 8);
     /** Eight bytes holding 1: what is written to an eventfd to signal it. Read-only after construction. */
@@ -194,10 +199,39 @@ final class MockFunction implements PciFunction {
     /** Under this function's lock, so that {@link #close()} (which frees the model's memory) cannot interleave. */
     @Override
     public synchronized MemorySegment mapBar(int index, Arena arena) {
+        return DeviceMemory.view(liveBar(index), arena);
+    }
+
+    /** Reads the model's BAR memory, as a non-posted read would; under this function's lock, like {@link #mapBar}. */
+    @Override
+    public synchronized long barRead(int index, long offset, int width) {
+        MemorySegment bar = liveBar(index);
+        return switch (width) {
+            case 1 -> bar.get(ValueLayout.JAVA_BYTE, offset) & 0xffL;
+            case 2 -> bar.get(LE16, offset) & 0xffffL;
+            case 4 -> bar.get(LE32, offset) & 0xffff_ffffL;
+            case 8 -> bar.get(LE64, offset);
+            default -> throw new IllegalArgumentException("BAR access width " + width + " is not 1, 2, 4 or 8");
+        };
+    }
+
+    @Override
+    public synchronized void barWrite(int index, long offset, int width, long value) {
+        MemorySegment bar = liveBar(index);
+        switch (width) {
+            case 1 -> bar.set(ValueLayout.JAVA_BYTE, offset, (byte) value);
+            case 2 -> bar.set(LE16, offset, (short) value);
+            case 4 -> bar.set(LE32, offset, (int) value);
+            case 8 -> bar.set(LE64, offset, value);
+            default -> throw new IllegalArgumentException("BAR access width " + width + " is not 1, 2, 4 or 8");
+        }
+    }
+
+    private MemorySegment liveBar(int index) {
         if (closed) {
             throw new IllegalStateException("mock function " + address + " is closed: its model's BAR memory is freed");
         }
-        return DeviceMemory.view(model.bar(index), arena);
+        return model.bar(index);
     }
 
     @Override
