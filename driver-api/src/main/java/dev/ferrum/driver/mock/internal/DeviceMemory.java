@@ -7,6 +7,9 @@ import java.lang.foreign.MemorySegment;
  * Second views of memory for the mock backend, as hardware has them: the driver's view of a model's BAR, and the
  * device's view of host memory behind the mock IOMMU. Each view has its own lifetime (an arena), so it can be
  * revoked without freeing the memory, exactly like unmapping a BAR or an IOMMU entry.
+ *
+ * <p>Invariants: a view covers exactly its target's bytes; it is never made over memory already freed; its
+ * lifetime is the caller's arena, which the caller closes before the target's memory is freed.
  */
 public final class DeviceMemory {
     private DeviceMemory() {}
