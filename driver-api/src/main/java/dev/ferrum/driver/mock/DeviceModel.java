@@ -21,7 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * never run concurrently with each other.
  *
  * <p>Invariants: BAR memory is page aligned, zero-filled at creation, and stays allocated until the bus has revoked
- * every driver view of it; {@code process()} and {@code reset()} are never concurrent.
+ * every driver view of it; a model is attached to one slot of one bus, once (a second attach, or one after the
+ * memory was freed, is refused); {@code process()} and {@code reset()} are never concurrent.
  */
 public abstract class DeviceModel {
     private static final Logger LOG = LoggerFactory.getLogger(DeviceModel.class);
