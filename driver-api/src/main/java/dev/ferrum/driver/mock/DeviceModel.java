@@ -34,6 +34,11 @@ public abstract class DeviceModel {
     private final LiveResources.Registration memoryRegistration;
     private final MemorySegment[] bars = new MemorySegment[6];
     private final ReentrantLock state = new ReentrantLock();
+    /**
+     * Orders {@link #attach} and {@link #free}. Private, not the model's monitor: a subclass may synchronize on
+     * itself in {@code process()}, which {@code free} waits for.
+     */
+    private final Object lifecycle = new Object();
     private volatile MockFunction function;
     /** Set once {@link #free()} has run: the BAR memory is gone and the model can never be attached again. */
     private volatile boolean freed;
@@ -160,17 +165,19 @@ public abstract class DeviceModel {
      * slot and is freed when the slot is removed, so a second slot (or the same one after a removal) would hand its
      * driver a window over memory that is, or will be, freed under it.
      */
-    final synchronized void attach(MockFunction f) {
-        MockFunction current = function;
-        if (freed) {
-            throw new IllegalStateException(identity() + " was removed from " + current.address()
-                    + " and its BAR memory freed; a removed model cannot be added again: create a new one");
+    final void attach(MockFunction f) {
+        synchronized (lifecycle) {
+            MockFunction current = function;
+            if (freed) {
+                throw new IllegalStateException(identity() + " was removed from " + current.address()
+                        + " and its BAR memory freed; a removed model cannot be added again: create a new one");
+            }
+            if (current != null) {
+                throw new IllegalStateException(identity() + " is already attached at " + current.address()
+                        + "; a model can be in one slot only: create one model per device");
+            }
+            this.function = f;
         }
-        if (current != null) {
-            throw new IllegalStateException(identity() + " is already attached at " + current.address()
-                    + "; a model can be in one slot only: create one model per device");
-        }
-        this.function = f;
     }
 
     /** {@return the model's class and identity, for messages} */
@@ -241,13 +248,15 @@ public abstract class DeviceModel {
     }
 
     /** Frees the BAR memory; the bus calls this only after every driver view is revoked. */
-    final synchronized void free() {
-        if (freed) {
-            return;
+    final void free() {
+        synchronized (lifecycle) {
+            if (freed) {
+                return;
+            }
+            stop(); // first: the model's own thread may still be using the memory (and its function)
+            freed = true;
+            memory.close();
+            memoryRegistration.close();
         }
-        stop(); // first: the model's own thread may still be using the memory (and its function)
-        freed = true;
-        memory.close();
-        memoryRegistration.close();
     }
 }
