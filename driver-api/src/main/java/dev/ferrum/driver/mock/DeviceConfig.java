@@ -209,15 +209,33 @@ public final class DeviceConfig {
             this.classCode = classCode;
         }
 
+        /**
+         * The subsystem vendor and device IDs (16 bits each).
+         *
+         * @throws IllegalArgumentException if either does not fit 16 bits
+         */
         public Builder subsystem(int vendor, int device) {
-            this.subsystemVendorId = vendor & 0xffff;
-            this.subsystemId = device & 0xffff;
+            this.subsystemVendorId = fit("subsystem vendor ID", vendor, 0xffff);
+            this.subsystemId = fit("subsystem ID", device, 0xffff);
             return this;
         }
 
+        /**
+         * The revision ID (8 bits).
+         *
+         * @throws IllegalArgumentException if it does not fit 8 bits
+         */
         public Builder revision(int revision) {
-            this.revision = revision & 0xff;
+            this.revision = fit("revision ID", revision, 0xff);
             return this;
+        }
+
+        private static int fit(String what, int value, int max) {
+            if (value < 0 || value > max) {
+                throw new IllegalArgumentException(what + " 0x" + Integer.toHexString(value) + " does not fit "
+                        + Integer.bitCount(max) + " bits (0..0x" + Integer.toHexString(max) + ")");
+            }
+            return value;
         }
 
         /** A 32-bit memory BAR. */
@@ -239,10 +257,23 @@ public final class DeviceConfig {
             return this;
         }
 
-        /** An MSI-X capability with {@code vectors} vectors, table and PBA at the given offsets of BAR {@code bar}. */
+        /**
+         * An MSI-X capability with {@code vectors} vectors, table and PBA at the given offsets of BAR {@code bar}.
+         * {@link #build()} checks that both fit in that BAR.
+         *
+         * @throws IllegalArgumentException if vectors is not 1..2048, the BAR index not 0..5, or an offset negative or
+         *                                  not 8-byte aligned (the low three bits of the register hold the BAR index)
+         */
         public Builder msix(int vectors, int bar, int tableOffset, int pbaOffset) {
             if (vectors < 1 || vectors > 2048) {
                 throw new IllegalArgumentException("MSI-X vectors " + vectors + " is not 1..2048");
+            }
+            if (bar < 0 || bar > 5) {
+                throw new IllegalArgumentException("MSI-X BAR index " + bar + " is not 0..5");
+            }
+            if (tableOffset < 0 || (tableOffset & 7) != 0 || pbaOffset < 0 || (pbaOffset & 7) != 0) {
+                throw new IllegalArgumentException("MSI-X table offset 0x" + Integer.toHexString(tableOffset)
+                        + " or PBA offset 0x" + Integer.toHexString(pbaOffset) + " is negative or not 8-byte aligned");
             }
             this.msixVectors = vectors;
             this.msixBar = bar;
@@ -266,14 +297,37 @@ public final class DeviceConfig {
             return this;
         }
 
-        /** Adds an extended capability header with this 16-bit ID (listed in the order added). */
+        /**
+         * Adds an extended capability header with this 16-bit ID (listed in the order added; rendered only in a
+         * 4096-byte config space).
+         *
+         * @throws IllegalArgumentException if the ID does not fit 16 bits, or 240 capabilities are already listed
+         *                                  (0x10 bytes each, they fill the extended config space)
+         */
         public Builder extendedCapability(int id) {
-            extendedCapabilities.add(id & 0xffff);
+            fit("extended capability ID", id, 0xffff);
+            if (extendedCapabilities.size() == (4096 - PciConfig.EXTENDED_CAPABILITIES) / 0x10) {
+                throw new IllegalArgumentException("no room for another extended capability: "
+                        + extendedCapabilities.size() + " already fill the extended config space");
+            }
+            extendedCapabilities.add(id);
             return this;
         }
 
-        /** Overwrites config bytes after rendering: for tests of drivers against malformed devices. */
+        /**
+         * Overwrites config bytes after rendering: for tests of drivers against malformed devices.
+         *
+         * @throws IllegalArgumentException if the width is not 1, 2 or 4, or the bytes are not inside a 4096-byte
+         *                                  config space
+         */
         public Builder patchConfig(int offset, int width, int value) {
+            if (width != 1 && width != 2 && width != 4) {
+                throw new IllegalArgumentException("config patch width " + width + " is not 1, 2 or 4");
+            }
+            if (offset < 0 || offset > 4096 - width) {
+                throw new IllegalArgumentException("config patch of " + width + " bytes at 0x"
+                        + Integer.toHexString(offset) + " is outside config space (0..0xfff)");
+            }
             patches.add(new int[] {offset, width, value});
             return this;
         }

@@ -21,7 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * never run concurrently with each other.
  *
  * <p>Invariants: BAR memory is page aligned, zero-filled at creation, and stays allocated until the bus has revoked
- * every driver view of it; {@code process()} and {@code reset()} are never concurrent.
+ * every driver view of it; a model is attached to one slot of one bus, once (a second attach, or one after the
+ * memory was freed, is refused); {@code process()} and {@code reset()} are never concurrent.
  */
 public abstract class DeviceModel {
     private static final Logger LOG = LoggerFactory.getLogger(DeviceModel.class);
@@ -33,7 +34,14 @@ public abstract class DeviceModel {
     private final LiveResources.Registration memoryRegistration;
     private final MemorySegment[] bars = new MemorySegment[6];
     private final ReentrantLock state = new ReentrantLock();
+    /**
+     * Orders {@link #attach} and {@link #free}. Private, not the model's monitor: a subclass may synchronize on
+     * itself in {@code process()}, which {@code free} waits for.
+     */
+    private final Object lifecycle = new Object();
     private volatile MockFunction function;
+    /** Set once {@link #free()} has run: the BAR memory is gone and the model can never be attached again. */
+    private volatile boolean freed;
     private volatile Thread thread;
     private volatile boolean running;
     private volatile long idleParkNanos = 20_000;
@@ -41,8 +49,7 @@ public abstract class DeviceModel {
     protected DeviceModel(DeviceConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.memoryRegistration = LiveResources.open(LiveResources.Kind.ARENA, "BAR memory of device model "
-                + getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(this))
-                + " (freed when its bus removes it)");
+                + identity() + " (freed when its bus removes it)");
         for (int i = 0; i < 6; i++) {
             if (config.barSize(i) > 0) {
                 bars[i] = memory.allocate(config.barSize(i), 4096);
@@ -86,6 +93,10 @@ public abstract class DeviceModel {
 
     private MockFunction attached() {
         MockFunction f = function;
+        if (freed) {
+            throw new IllegalStateException(identity() + " was removed from " + f.address()
+                    + " and its BAR memory freed");
+        }
         if (f == null) {
             throw new IllegalStateException(getClass().getSimpleName() + " is not attached to a mock bus");
         }
@@ -149,8 +160,29 @@ public abstract class DeviceModel {
 
     // ---- Called by the mock bus ----
 
+    /**
+     * Puts the model in slot {@code f}. A model is attached once in its life: its BAR memory belongs to that one
+     * slot and is freed when the slot is removed, so a second slot (or the same one after a removal) would hand its
+     * driver a window over memory that is, or will be, freed under it.
+     */
     final void attach(MockFunction f) {
-        this.function = f;
+        synchronized (lifecycle) {
+            MockFunction current = function;
+            if (freed) {
+                throw new IllegalStateException(identity() + " was removed from " + current.address()
+                        + " and its BAR memory freed; a removed model cannot be added again: create a new one");
+            }
+            if (current != null) {
+                throw new IllegalStateException(identity() + " is already attached at " + current.address()
+                        + "; a model can be in one slot only: create one model per device");
+            }
+            this.function = f;
+        }
+    }
+
+    /** {@return the model's class and identity, for messages} */
+    private String identity() {
+        return getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(this));
     }
 
     final void start(String name) {
@@ -217,8 +249,14 @@ public abstract class DeviceModel {
 
     /** Frees the BAR memory; the bus calls this only after every driver view is revoked. */
     final void free() {
-        stop();
-        memory.close();
-        memoryRegistration.close();
+        synchronized (lifecycle) {
+            if (freed) {
+                return;
+            }
+            stop(); // first: the model's own thread may still be using the memory (and its function)
+            freed = true;
+            memory.close();
+            memoryRegistration.close();
+        }
     }
 }

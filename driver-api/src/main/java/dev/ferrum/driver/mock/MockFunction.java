@@ -14,6 +14,7 @@ import dev.ferrum.sys.Syscalls;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -21,7 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (read-only IDs, BAR sizing, command register, MSI-X control, PCIe device control with FLR); BARs are the model's
  * memory, handed to the driver as revocable views; interrupts go to the eventfds the PCI layer provides.
  *
- * <p>Invariants: config reads and writes are serialized; a driver view of a BAR never outlives the model's memory
+ * <p>Invariants: config reads and writes are serialized; no eventfd is written after {@link #disableMsix()} or
+ * {@link #close()} has returned (raise and disable exclude each other); a driver view of a BAR never outlives the model's memory
  * (the bus revokes views before it frees the model); the model's DMA is refused while bus mastering is off.
  */
 final class MockFunction implements PciFunction {
@@ -29,13 +31,26 @@ final class MockFunction implements PciFunction {
     private final DeviceModel model;
     private final MockIommu iommu;
     private final DmaEngine dma;
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final MemorySegment config = Arena.ofAuto().allocate(4096, 8);
     private final MemorySegment writable = Arena.ofAuto().allocate(4096, 8);
     /** Eight bytes holding 1: what is written to an eventfd to signal it. Read-only after construction. */
     private final MemorySegment one = Arena.ofAuto().allocate(ValueLayout.JAVA_LONG);
     private final AtomicInteger configReadFailures = new AtomicInteger();
     private final AtomicInteger droppedInterrupts = new AtomicInteger();
+    /**
+     * Guards {@link #eventfds}: a raise writes to an eventfd only while holding it, and routing is dropped only
+     * while holding it, so no write reaches an eventfd after {@link #disableMsix()} returns (the PCI layer closes the
+     * eventfds right after, and a closed descriptor's number can be reused by any file the process opens next).
+     * A leaf lock: nothing else is taken while holding it.
+     */
+    private final Object routing = new Object();
     private volatile int[] eventfds;
+    /** Test hook: sees every eventfd write (just before it) and every drop of the routing. */
+    volatile InterruptProbe probe;
     private volatile int command;
     private boolean closed;
 
@@ -78,14 +93,41 @@ final class MockFunction implements PciFunction {
 
     /** Signals vector {@code v}'s eventfd (unless MSI-X is off, the vector is out of range, or a drop is injected). */
     void raise(int v) {
-        int[] fds = eventfds;
-        if (fds == null || v < 0 || v >= fds.length) {
-            return;
+        synchronized (routing) {
+            int[] fds = eventfds;
+            if (fds == null || v < 0 || v >= fds.length) {
+                return;
+            }
+            if (droppedInterrupts.get() > 0 && droppedInterrupts.getAndDecrement() > 0) {
+                return;
+            }
+            InterruptProbe p = probe;
+            if (p != null) {
+                p.writing(fds[v]);
+            }
+            Syscalls.write(fds[v], one, "MSI-X eventfd of mock " + address);
         }
-        if (droppedInterrupts.get() > 0 && droppedInterrupts.getAndDecrement() > 0) {
-            return;
+    }
+
+    /** Drops the interrupt routing; when this returns no raise is writing to, or will write to, the eventfds. */
+    private void detachInterrupts() {
+        synchronized (routing) {
+            int[] fds = eventfds;
+            eventfds = null;
+            InterruptProbe p = probe;
+            if (fds != null && p != null) {
+                p.detached(fds.clone());
+            }
         }
-        Syscalls.write(fds[v], one, "MSI-X eventfd of mock " + address);
+    }
+
+    /** What a test sees of interrupt routing. */
+    interface InterruptProbe {
+        /** Called just before {@code fd} is written, with the routing lock held. */
+        void writing(int fd);
+
+        /** Called when routing to {@code fds} is dropped, with the routing lock held. */
+        void detached(int[] fds);
     }
 
     @Override
@@ -154,9 +196,42 @@ final class MockFunction implements PciFunction {
         return new BarInfo(index, size, true, c.is64Bit(index), c.isPrefetchable(index), size);
     }
 
+    /** Under this function's lock, so that {@link #close()} (which frees the model's memory) cannot interleave. */
     @Override
-    public MemorySegment mapBar(int index, Arena arena) {
-        return DeviceMemory.view(model.bar(index), arena);
+    public synchronized MemorySegment mapBar(int index, Arena arena) {
+        return DeviceMemory.view(liveBar(index), arena);
+    }
+
+    /** Reads the model's BAR memory, as a non-posted read would; under this function's lock, like {@link #mapBar}. */
+    @Override
+    public synchronized long barRead(int index, long offset, int width) {
+        MemorySegment bar = liveBar(index);
+        return switch (width) {
+            case 1 -> bar.get(ValueLayout.JAVA_BYTE, offset) & 0xffL;
+            case 2 -> bar.get(LE16, offset) & 0xffffL;
+            case 4 -> bar.get(LE32, offset) & 0xffff_ffffL;
+            case 8 -> bar.get(LE64, offset);
+            default -> throw new IllegalArgumentException("BAR access width " + width + " is not 1, 2, 4 or 8");
+        };
+    }
+
+    @Override
+    public synchronized void barWrite(int index, long offset, int width, long value) {
+        MemorySegment bar = liveBar(index);
+        switch (width) {
+            case 1 -> bar.set(ValueLayout.JAVA_BYTE, offset, (byte) value);
+            case 2 -> bar.set(LE16, offset, (short) value);
+            case 4 -> bar.set(LE32, offset, (int) value);
+            case 8 -> bar.set(LE64, offset, value);
+            default -> throw new IllegalArgumentException("BAR access width " + width + " is not 1, 2, 4 or 8");
+        }
+    }
+
+    private MemorySegment liveBar(int index) {
+        if (closed) {
+            throw new IllegalStateException("mock function " + address + " is closed: its model's BAR memory is freed");
+        }
+        return model.bar(index);
     }
 
     @Override
@@ -180,14 +255,17 @@ final class MockFunction implements PciFunction {
         if (fds.length > msixVectors()) {
             throw new IllegalArgumentException(fds.length + " eventfds for " + msixVectors() + " MSI-X vectors");
         }
-        eventfds = fds.clone();
+        int[] copy = fds.clone();
+        synchronized (routing) {
+            eventfds = copy;
+        }
         int control = DeviceConfig.MSIX_CAP_OFFSET + PciConfig.MSIX_MESSAGE_CONTROL;
         put(config, control, 2, get(config, control, 2) | PciConfig.MSIX_CONTROL_ENABLE);
     }
 
     @Override
     public synchronized void disableMsix() {
-        eventfds = null;
+        detachInterrupts();
         if (msixVectors() > 0) {
             int control = DeviceConfig.MSIX_CAP_OFFSET + PciConfig.MSIX_MESSAGE_CONTROL;
             put(config, control, 2, get(config, control, 2) & ~PciConfig.MSIX_CONTROL_ENABLE);
@@ -210,7 +288,7 @@ final class MockFunction implements PciFunction {
             return;
         }
         closed = true;
-        eventfds = null;
+        detachInterrupts();
         model.free();
     }
 }

@@ -54,7 +54,13 @@ public final class MockIommu implements DeviceAddressSpace {
         }
         long size = segment.byteSize();
         Arena arena = Arena.ofShared();
-        MemorySegment view = DeviceMemory.view(segment, arena);
+        MemorySegment view;
+        try {
+            view = DeviceMemory.view(segment, arena); // refuses memory already freed
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
         synchronized (this) {
             long iova;
             try {

@@ -23,7 +23,8 @@ import java.util.Objects;
  * then the driver is removed), {@link #failConfigReads}, {@link #dropInterrupts}; device models inject their own
  * device-level faults.
  *
- * <p>Invariants: one model per address; a model's thread runs from {@code add} until its removal or
+ * <p>Invariants: one model per address and one address per model, for the model's whole life (a removed model is
+ * never added again: its memory is freed); a model's thread runs from {@code add} until its removal or
  * {@link #close()}.
  */
 public final class MockPciBus implements PciBackend {
@@ -44,9 +45,18 @@ public final class MockPciBus implements PciBackend {
         return add(PciAddress.parse(address), model, Mode.THREADED);
     }
 
-    /** Adds a model; if a {@link dev.ferrum.driver.pci.PciBus} is open, this is a hot-add. */
+    /**
+     * Adds a model; if a {@link dev.ferrum.driver.pci.PciBus} is open, this is a hot-add. A model lives in one slot
+     * once: its BAR memory is freed when that slot is removed.
+     *
+     * @throws IllegalArgumentException if a device is already present at {@code address}
+     * @throws IllegalStateException    if the bus is closed, or {@code model} is already attached (here or on another
+     *                                  bus), or was removed before (the message says where)
+     */
     public MockPciBus add(PciAddress address, DeviceModel model, Mode mode) {
+        Objects.requireNonNull(address, "address");
         Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(mode, "mode");
         MockFunction f;
         HotplugListener l;
         synchronized (this) {

@@ -18,5 +18,7 @@
  * dev.ferrum.driver.mock.DeviceConfig}, and implement {@code process()} and {@code reset()}, as the guide's
  * checksum accelerator does:
  * {@snippet class=dev.ferrum.example.checksum.model.ChecksumAccelerator region=model-process}
+ * A model goes into one slot, once: its BAR memory is freed when the slot is removed, so adding a device again
+ * takes a new model ({@code MockPciBus.add} refuses a model that is attached or was removed).
  */
 package dev.ferrum.driver.mock;

@@ -41,23 +41,45 @@ public final class PciBus implements AutoCloseable {
         this.backend = backend;
     }
 
-    /** {@return a bus over the functions of {@code backend}; the bus owns the backend and closes it} */
+    /**
+     * {@return a bus over the functions of {@code backend}; the bus owns the backend and closes it} A function that
+     * cannot be identified (its vendor ID reads 0xffff, or a config read fails) is skipped with a warning and
+     * closed, as Linux's enumeration skips a function that does not answer; if opening fails otherwise, the
+     * backend is closed before the exception propagates.
+     */
     public static PciBus open(PciBackend backend) {
         PciBus bus = new PciBus(Objects.requireNonNull(backend, "backend"));
-        synchronized (bus) {
-            for (PciFunction f : backend.functions()) {
-                bus.add(f);
+        try {
+            synchronized (bus) {
+                for (PciFunction f : backend.functions()) {
+                    bus.add(f);
+                }
             }
+            backend.setHotplugListener(bus.new Listener());
+        } catch (RuntimeException | Error e) {
+            bus.close();
+            throw e;
         }
-        backend.setHotplugListener(bus.new Listener());
         return bus;
     }
 
-    private PciDevice add(PciFunction f) {
-        PciDevice d = new PciDevice(f);
+    /** Identifies {@code f} and adds it; a function that cannot be identified is closed and skipped (empty). */
+    private Optional<PciDevice> add(PciFunction f) {
+        PciDevice d;
+        try {
+            d = new PciDevice(f);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: skipping {}: it cannot be identified: {}", backend.name(), f.address(), e.getMessage());
+            try {
+                f.close();
+            } catch (RuntimeException closing) {
+                LOG.warn("closing {} failed: {}", f.address(), closing.getMessage());
+            }
+            return Optional.empty();
+        }
         devices.put(d.address(), d);
         LOG.debug("{}: found {}", backend.name(), d);
-        return d;
+        return Optional.of(d);
     }
 
     /** {@return the backend's name} */
@@ -115,12 +137,16 @@ public final class PciBus implements AutoCloseable {
     /**
      * Binds {@code driver} to {@code device} (registering the driver if needed).
      *
+     * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if the device is not in the driver's ID table
      * @throws IllegalStateException    if the device is already bound
+     * @throws DeviceGoneException      if the device is not (or no longer) on this bus
      * @throws PciProbeException        if the driver's probe failed (its cause); the device stays unbound
      */
     public synchronized void bind(PciDriver driver, PciDevice device) {
         requireOpen();
+        Objects.requireNonNull(driver, "bind: driver is null");
+        Objects.requireNonNull(device, "bind: device is null");
         if (devices.get(device.address()) != device) {
             throw new DeviceGoneException(device.address() + " is not present on this bus");
         }
@@ -141,12 +167,15 @@ public final class PciBus implements AutoCloseable {
      * device.
      *
      * @return the bound device
+     * @throws NullPointerException     if an argument is null
      * @throws IllegalArgumentException if no function is at {@code address} (the message lists those present), or
      *                                  it is not in the driver's ID table
      * @throws IllegalStateException    if it is already bound
      * @throws PciProbeException        if the driver's probe failed
      */
     public synchronized PciDevice bind(PciDriver driver, PciAddress address) {
+        Objects.requireNonNull(driver, "bind: driver is null");
+        Objects.requireNonNull(address, "bind: address is null");
         PciDevice device = device(address).orElseThrow(() -> new IllegalArgumentException("no PCI function "
                 + address + " on the " + backend.name() + " bus (present: "
                 + devices().stream().map(d -> d.address().toString()).toList() + ")"));
@@ -169,8 +198,14 @@ public final class PciBus implements AutoCloseable {
         LOG.info("{}: {} bound to {}", backend.name(), device, driver.name());
     }
 
-    /** Unbinds whatever driver is bound to {@code device}: {@code remove}, then release its resources. */
+    /**
+     * Unbinds whatever driver is bound to {@code device}: {@code remove}, then release its resources. Does nothing
+     * if no driver is bound to it.
+     *
+     * @throws NullPointerException if {@code device} is null
+     */
     public synchronized void unbind(PciDevice device) {
+        Objects.requireNonNull(device, "unbind: device is null");
         PciDriver driver = bindings.remove(device);
         if (driver == null) {
             return;
@@ -187,6 +222,7 @@ public final class PciBus implements AutoCloseable {
 
     /** Unbinds {@code driver} from every device and forgets it. */
     public synchronized void unregister(PciDriver driver) {
+        Objects.requireNonNull(driver, "unregister: driver is null");
         for (Map.Entry<PciDevice, PciDriver> e : List.copyOf(bindings.entrySet())) {
             if (e.getValue() == driver) {
                 unbind(e.getKey());
@@ -236,7 +272,10 @@ public final class PciBus implements AutoCloseable {
                 if (closed) {
                     return;
                 }
-                PciDevice d = add(function);
+                PciDevice d = add(function).orElse(null);
+                if (d == null) {
+                    return;
+                }
                 for (PciDriver driver : drivers) {
                     Optional<DeviceId> id = match(driver, d);
                     if (id.isPresent()) {

@@ -21,15 +21,20 @@ import java.util.function.Consumer;
 
 /**
  * A PCI function as a driver sees it, whichever backend provides it: identity, checked config space access,
- * capabilities, BARs as revocable register windows, DMA memory, MSI-X vectors and reset.
+ * capabilities, BARs as revocable register windows (and slow access without a mapping, for the parts of a BAR that
+ * cannot be mapped), DMA memory, MSI-X vectors and reset.
  *
  * <p>Resources a driver obtains here (BAR mappings, DMA pools, interrupt vectors, {@link #devres devres} values)
  * belong to the current binding: the {@link PciBus} releases them after the driver's
  * {@link PciDriver#remove remove}, in reverse order of acquisition. On surprise removal the BARs are revoked
  * first, before {@code remove} runs.
  *
- * <p>Invariants: identity fields are read once, when the bus first sees the function; config accesses stay inside
- * config space and are naturally aligned; after removal every operation throws {@link DeviceGoneException};
+ * <p>Invariants: identity fields are read once, when the bus first sees the function; config and slow BAR
+ * accesses stay inside config space or the BAR and are naturally aligned; after removal every operation that
+ * reaches the device or takes a resource throws {@link DeviceGoneException} (config and BAR access, capabilities,
+ * {@link #configSize()}, {@link #bar}, {@link #addressSpace()}, DMA pools, {@link #msixVectorCount()},
+ * {@link #enableMsix}, {@link #reset()}, {@link #devres}); what a driver's {@code remove} needs for teardown keeps
+ * working: the identity accessors, {@link #isPresent()}, {@link #msixVectors()} and {@link #disableMsix()};
  * capability walks terminate even on a device whose capability list loops (devices are untrusted).
  *
  * {@snippet class=dev.ferrum.example.javadoc.PciExamplesTest region=device}
@@ -126,8 +131,13 @@ public final class PciDevice {
 
     // ---- Config space ----
 
-    /** {@return the config space size: 256 or 4096} */
+    /**
+     * {@return the config space size: 256 or 4096}
+     *
+     * @throws DeviceGoneException if the device was removed
+     */
     public int configSize() {
+        requirePresent();
         return function.configSize();
     }
 
@@ -303,10 +313,71 @@ public final class PciDevice {
         }
     }
 
+    /**
+     * Reads {@code width} bytes (1, 2, 4 or 8) of BAR {@code index} at {@code offset} without a mapping: under VFIO a
+     * {@code pread} on the device file, which reaches every byte of the BAR, also what cannot be mapped (a
+     * sparse-mmap hole such as an MSI-X table the kernel protects) and I/O BARs. One system call per access: for
+     * rare accesses, never for hot paths (use {@link #bar}). Not tied to the binding, like config space access.
+     *
+     * @return the value, zero-extended (PCI is little endian)
+     * @throws IllegalArgumentException  if the index is not 0..5, the BAR is not implemented, the width is not 1, 2,
+     *                                   4 or 8, or the offset is not a multiple of it
+     * @throws IndexOutOfBoundsException if the access is not inside the BAR
+     * @throws DeviceGoneException       if the device was removed
+     */
+    public long barRead(int index, long offset, int width) {
+        checkBarAccess(index, offset, width);
+        return function.barRead(index, offset, width);
+    }
+
+    /**
+     * Writes {@code width} bytes (1, 2, 4 or 8) of {@code value} to BAR {@code index} at {@code offset} without a
+     * mapping (a {@code pwrite} under VFIO); see {@link #barRead}.
+     *
+     * @throws IllegalArgumentException  as for {@link #barRead}, and if {@code value} does not fit {@code width} bytes
+     * @throws IndexOutOfBoundsException if the access is not inside the BAR
+     * @throws DeviceGoneException       if the device was removed
+     */
+    public void barWrite(int index, long offset, int width, long value) {
+        checkBarAccess(index, offset, width);
+        if (width < 8 && (value >>> (width * 8)) != 0) {
+            throw new IllegalArgumentException("value 0x" + Long.toHexString(value) + " does not fit a "
+                    + (width * 8) + "-bit BAR write");
+        }
+        function.barWrite(index, offset, width, value);
+    }
+
+    private void checkBarAccess(int index, long offset, int width) {
+        if (index < 0 || index > 5) {
+            throw new IllegalArgumentException("BAR index " + index + " is not 0..5");
+        }
+        if (width != 1 && width != 2 && width != 4 && width != 8) {
+            throw new IllegalArgumentException("BAR access width " + width + " is not 1, 2, 4 or 8");
+        }
+        requirePresent();
+        BarInfo info = function.barInfo(index);
+        if (!info.present()) {
+            throw new IllegalArgumentException("BAR" + index + " of " + address + " is not implemented");
+        }
+        if (offset < 0 || offset > info.size() - width) {
+            throw new IndexOutOfBoundsException((width * 8) + "-bit access at 0x" + Long.toHexString(offset)
+                    + " is outside BAR" + index + " of " + address + " (" + info.size() + " bytes)");
+        }
+        if ((offset & (width - 1)) != 0) {
+            throw new IllegalArgumentException((width * 8) + "-bit access at 0x" + Long.toHexString(offset)
+                    + " of BAR" + index + " of " + address + " is not " + width + "-byte aligned");
+        }
+    }
+
     // ---- DMA ----
 
-    /** {@return the address space the device's DMA goes through} */
+    /**
+     * {@return the address space the device's DMA goes through}
+     *
+     * @throws DeviceGoneException if the device was removed
+     */
     public DeviceAddressSpace addressSpace() {
+        requirePresent();
         return function.addressSpace();
     }
 
@@ -404,14 +475,21 @@ public final class PciDevice {
         }
     }
 
-    /** {@return the enabled MSI-X vectors (empty if MSI-X is not enabled)} */
+    /**
+     * {@return the enabled MSI-X vectors (empty if MSI-X is not enabled)} Never throws: after a removal it returns
+     * the vectors until the binding is released, then an empty list.
+     */
     public List<InterruptVector> msixVectors() {
         synchronized (lock) {
             return vectors;
         }
     }
 
-    /** Disables MSI-X; the vectors receive nothing more. */
+    /**
+     * Disables MSI-X; the vectors receive nothing more. Also after a removal (a driver's {@code remove} calls it to
+     * stop its interrupt handlers): it never throws {@link DeviceGoneException}, and does nothing if MSI-X is not
+     * enabled.
+     */
     public void disableMsix() {
         synchronized (lock) {
             releases.remove(msixRelease);
@@ -427,9 +505,17 @@ public final class PciDevice {
         interrupts = null;
         vectors = List.of();
         try {
+            // Also after a removal: the backend must stop signalling these eventfds before they are closed below,
+            // or a device model still raising an interrupt would write to a closed (perhaps reused) descriptor.
+            function.disableMsix();
+        } catch (RuntimeException e) {
             if (present) {
-                function.disableMsix();
+                throw e;
             }
+            // VFIO after a surprise removal: the ioctl may fail; the kernel holds its own reference to each
+            // eventfd, so closing ours below is still safe.
+            LOG.debug("{}: disabling MSI-X after removal failed ({}); closing its eventfds anyway", address,
+                    e.getMessage());
         } finally {
             d.close();
         }

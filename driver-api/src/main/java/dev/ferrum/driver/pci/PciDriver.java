@@ -13,6 +13,11 @@ import java.util.List;
  * {@code remove} runs, so register accesses throw {@link dev.ferrum.memory.RevokedException} and {@code remove}
  * must tolerate that. Resources obtained from the {@link PciDevice} are released by the bus after {@code remove}.
  *
+ * <p>Invariants (what the bus guarantees a driver): {@code probe} is called only for a function on the bus that matches
+ * an entry of {@link #idTable()} and is bound to no driver; {@code remove} is called exactly once for each
+ * successful {@code probe} and never after a failed one; calls into drivers of one bus are serialized (never two
+ * {@code probe}/{@code remove} calls at once).
+ *
  * <p>The driver of the guide {@code docs/writing-a-driver.md} (a checksum accelerator): its ID table,
  * {@snippet class=dev.ferrum.example.checksum.ChecksumDriver region=id-table}
  * its probe and remove, which keep one engine per bound device,

@@ -196,6 +196,15 @@ public final class VfioSetup {
     }
 
     /**
+     * {@link #status(PciAddress)} of a parsed address; wildcards are refused as for {@link #bind(String)}.
+     *
+     * @throws VfioException ({@link Reason#NOT_EXPLICITLY_NAMED}) for a wildcard or something that is not an address
+     */
+    public Status status(String bdf) {
+        return status(named(bdf));
+    }
+
+    /**
      * Parses {@code bdf} and {@linkplain #bind(PciAddress) binds} it. Refuses wildcards such as {@code "all"}:
      * functions are bound one explicitly named address at a time.
      *

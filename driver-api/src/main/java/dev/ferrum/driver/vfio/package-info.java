@@ -33,9 +33,10 @@
  *       layer revokes (unmapped when it closes). When the kernel allows only parts of a BAR to be mapped (the
  *       sparse-mmap capability, e.g. around an MSI-X table on older kernels), the mapped window is the prefix from
  *       offset 0 up to the first hole ({@link dev.ferrum.driver.pci.spi.BarInfo#mappableSize()}); the rest of the
- *       BAR, and I/O BARs, are reachable through {@link dev.ferrum.driver.vfio.VfioBackend#barRead} and
- *       {@link dev.ferrum.driver.vfio.VfioBackend#barWrite} ({@code pread}/{@code pwrite} on the region, one system
- *       call per access).</li>
+ *       BAR, and I/O BARs, are reachable through {@link dev.ferrum.driver.pci.PciDevice#barRead} and
+ *       {@link dev.ferrum.driver.pci.PciDevice#barWrite} (or {@link dev.ferrum.driver.vfio.VfioBackend#barRead} and
+ *       {@link dev.ferrum.driver.vfio.VfioBackend#barWrite}): {@code pread}/{@code pwrite} on the region, one
+ *       system call per access.</li>
  *   <li><b>DMA.</b> {@code VFIO_IOMMU_MAP_DMA} maps (and pins) each {@link dev.ferrum.memory.DmaBuffer} at an IOVA
  *       from {@link dev.ferrum.memory.IovaAllocator}; {@code VFIO_IOMMU_UNMAP_DMA} removes it before the memory is
  *       freed, and only unpinned buffers are ever freed ({@link dev.ferrum.memory.DmaPool}). The IOVA window is the
@@ -106,7 +107,7 @@
  * On the host, against fake sysfs, proc and dev trees: every error above that needs no kernel object, VfioSetup's
  * checks and the exact files it writes, and the parsers of the kernel's info structures. In the test VM
  * ({@code ./ferrum vm-test}, tests tagged {@code vfio}), against the real VFIO stack and QEMU's NVMe controller:
- * config space and capabilities, BAR mapping and {@code pread} access, DMA mapping and unmapping, MSI-X, an Identify
+ * config space and capabilities, BAR mapping and {@code pread}/{@code pwrite} access, DMA mapping and unmapping, MSI-X, an Identify
  * command completing with an interrupt, a command aimed at an unmapped IOVA blocked by the IOMMU, reset, a
  * VfioSetup unbind/bind round trip, the removal of the function through sysfs while a driver runs it (then a
  * rescan and a new session), and two controllers in two IOMMU groups sharing one container (each writing into a

@@ -4,6 +4,7 @@ import dev.ferrum.driver.pci.DeviceGoneException;
 import dev.ferrum.driver.pci.InterruptVector;
 import dev.ferrum.driver.pci.PciAddress;
 import dev.ferrum.driver.pci.PciBus;
+import dev.ferrum.driver.pci.PciConfig;
 import dev.ferrum.driver.pci.PciDevice;
 import dev.ferrum.memory.DmaBuffer;
 import dev.ferrum.memory.RevokedException;
@@ -176,14 +177,31 @@ class MockBackendTest {
         EchoDriver d = bind(mock);
         IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class, () -> d.device.enableMsix(3));
         assertTrue(tooMany.getMessage().contains("supports 1..2"), tooMany.getMessage());
-        InterruptVector v0 = d.device.enableMsix(1).getFirst();
+        int control = d.device.capability(PciConfig.CAP_MSIX).orElseThrow().offset() + PciConfig.MSIX_MESSAGE_CONTROL;
+        d.device.enableMsix(1);
+        assertTrue((d.device.configRead16(control) & PciConfig.MSIX_CONTROL_ENABLE) != 0, "MSI-X enable bit set");
         assertThrows(IllegalStateException.class, () -> d.device.enableMsix(1));
+        AtomicInteger writes = new AtomicInteger();
+        ((MockFunction) mock.functions().getFirst()).probe = new MockFunction.InterruptProbe() {
+            @Override
+            public void writing(int fd) {
+                writes.incrementAndGet();
+            }
+
+            @Override
+            public void detached(int[] fds) {}
+        };
         d.device.disableMsix();
         assertTrue(d.device.msixVectors().isEmpty());
+        assertEquals(0, d.device.configRead16(control) & PciConfig.MSIX_CONTROL_ENABLE, "MSI-X enable bit cleared");
+        d.ring(1);
+        assertEquals(1, mock.model(A).stepUntilIdle(10), "the device completed the request");
+        assertEquals(0, writes.get(), "the device raised no interrupt after disable");
+        InterruptVector again = d.device.enableMsix(1).getFirst();
         d.ring(1);
         mock.model(A).step();
-        assertEquals(0, v0.await(Duration.ofMillis(100)), "no interrupts after disable");
-        assertEquals(1, d.device.enableMsix(1).size(), "can be enabled again");
+        assertEquals(1, writes.get(), "enabled again, the device raises its interrupt");
+        assertEquals(1, again.await(WAIT));
     }
 
     @Test

@@ -3,11 +3,13 @@ package dev.ferrum.driver.pci;
 import dev.ferrum.driver.mock.DeviceConfig;
 import dev.ferrum.driver.mock.EchoDevice;
 import dev.ferrum.driver.mock.EchoDriver;
+import dev.ferrum.driver.mock.MockIommu;
 import dev.ferrum.driver.mock.MockPciBus;
 import dev.ferrum.memory.DmaBuffer;
 import dev.ferrum.memory.DmaPool;
 import dev.ferrum.memory.Mmio;
 import dev.ferrum.memory.RevokedException;
+import dev.ferrum.memory.internal.LiveResources;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -143,6 +145,26 @@ class PciBusTest {
     }
 
     @Test
+    void nullArgumentsAreRefusedWithTheirName() {
+        try (PciBus bus = PciBus.open(new MockPciBus().add(A, new EchoDevice(), MockPciBus.Mode.STEPPED))) {
+            PciDevice d = bus.device(A).orElseThrow();
+            EchoDriver driver = new EchoDriver();
+            assertEquals("bind: driver is null", assertThrows(NullPointerException.class,
+                    () -> bus.bind(null, d)).getMessage());
+            assertEquals("bind: device is null", assertThrows(NullPointerException.class,
+                    () -> bus.bind(driver, (PciDevice) null)).getMessage());
+            assertEquals("bind: address is null", assertThrows(NullPointerException.class,
+                    () -> bus.bind(driver, (PciAddress) null)).getMessage());
+            assertEquals("unbind: device is null", assertThrows(NullPointerException.class,
+                    () -> bus.unbind(null)).getMessage());
+            assertEquals("unregister: driver is null", assertThrows(NullPointerException.class,
+                    () -> bus.unregister(null)).getMessage());
+            assertTrue(driver.events.isEmpty());
+            assertTrue(bus.driverOf(d).isEmpty());
+        }
+    }
+
+    @Test
     void closedBusRefusesWork() {
         PciBus bus = PciBus.open(new MockPciBus().add(A.toString(), new EchoDevice()));
         bus.close();
@@ -153,14 +175,54 @@ class PciBusTest {
     @Test
     void dmaBufferAllocatedThroughTheDeviceIsMappedInItsIommu() {
         MockPciBus mock = new MockPciBus().add(A.toString(), new EchoDevice());
+        MockIommu iommu;
+        long address;
         try (PciBus bus = PciBus.open(mock)) {
             EchoDriver driver = new EchoDriver();
             bus.register(driver);
             DmaBuffer b = driver.buffer;
             assertTrue(mock.iommu(A).isMapped(b.deviceAddress()));
             assertSame(mock.iommu(A), driver.device.addressSpace());
+            iommu = mock.iommu(A);
+            address = b.deviceAddress();
         }
-        assertEquals(0, new MockPciBus().functions().size());
+        assertFalse(iommu.isMapped(address), "the buffer was unmapped when the bus closed");
+        assertEquals(0, iommu.mappingCount());
+        assertTrue(mock.functions().isEmpty(), "closing the bus closed its backend");
+    }
+
+    @Test
+    void functionsThatCannotBeIdentifiedAreSkippedAndClosed() {
+        // Addresses no other test uses: the check looks at the model threads of the whole JVM.
+        PciAddress a = PciAddress.parse("0000:1a:00.0");
+        PciAddress b = PciAddress.parse("0000:1b:00.0");
+        PciAddress c = PciAddress.parse("0000:1c:00.0");
+        PciAddress d = PciAddress.parse("0000:1d:00.0");
+        MockPciBus mock = new MockPciBus().add(a.toString(), new EchoDevice())
+                .add(b.toString(), new EchoDevice(notAnswering()))
+                .add(c.toString(), new EchoDevice());
+        mock.failConfigReads(c, 1);
+        assertTrue(mockThreadRunning(b) && mockThreadRunning(c));
+        try (PciBus bus = PciBus.open(mock)) {
+            assertEquals(List.of(a), bus.devices().stream().map(PciDevice::address).toList());
+            assertFalse(mockThreadRunning(b), "the model of the skipped function was stopped");
+            assertFalse(mockThreadRunning(c), "the model of the function whose config read failed was stopped");
+            // A hot-added function that does not answer is skipped the same way.
+            mock.add(d.toString(), new EchoDevice(notAnswering()));
+            assertEquals(List.of(a), bus.devices().stream().map(PciDevice::address).toList());
+            assertFalse(mockThreadRunning(d));
+        }
+        assertFalse(mockThreadRunning(a));
+    }
+
+    /** A function whose vendor ID reads 0xffff, as an absent or dead function does. */
+    private static DeviceConfig notAnswering() {
+        return DeviceConfig.builder(EchoDevice.VENDOR, EchoDevice.DEVICE, EchoDevice.CLASS).bar(0, 4096)
+                .patchConfig(PciConfig.VENDOR_ID, 2, 0xffff).build();
+    }
+
+    private static boolean mockThreadRunning(PciAddress address) {
+        return LiveResources.snapshot().values().stream().anyMatch(v -> v.contains("ferrum-mock-" + address + " "));
     }
 
     @Test

@@ -3,14 +3,17 @@ package dev.ferrum.driver.pci;
 import dev.ferrum.driver.mock.DeviceConfig;
 import dev.ferrum.driver.mock.EchoDevice;
 import dev.ferrum.driver.mock.MockPciBus;
+import dev.ferrum.memory.Mmio;
 import dev.ferrum.sys.Errno;
 import dev.ferrum.sys.SyscallException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -19,9 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PciDeviceTest {
     static final PciAddress A = PciAddress.parse("0000:01:00.0");
     private PciBus bus;
+    private MockPciBus mock;
 
     private PciDevice open(DeviceConfig config) {
-        MockPciBus mock = new MockPciBus().add(A, new EchoDevice(config), MockPciBus.Mode.STEPPED);
+        mock = new MockPciBus().add(A, new EchoDevice(config), MockPciBus.Mode.STEPPED);
         bus = PciBus.open(mock);
         return bus.device(A).orElseThrow();
     }
@@ -125,6 +129,58 @@ class PciDeviceTest {
         IllegalArgumentException absent = assertThrows(IllegalArgumentException.class, () -> d.bar(1));
         assertEquals("BAR1 of 0000:01:00.0 is not implemented", absent.getMessage());
         assertThrows(IllegalArgumentException.class, () -> d.bar(6));
+    }
+
+    @Test
+    void slowBarAccessReachesTheSameRegistersAsTheMapping() {
+        PciDevice d = open();
+        Mmio regs = d.bar(0).get().mmio();
+        assertEquals(Integer.toUnsignedLong(EchoDevice.ID_VALUE), d.barRead(0, EchoDevice.ID, 4));
+        d.barWrite(0, EchoDevice.DMA_ADDR, 8, 0x1122334455667788L);
+        assertEquals(0x1122334455667788L, regs.read64(EchoDevice.DMA_ADDR), "a slow write is seen through the mapping");
+        regs.write32(EchoDevice.DMA_LEN, 0xcafef00d);
+        assertEquals(0xcafef00dL, d.barRead(0, EchoDevice.DMA_LEN, 4), "a mapped write is seen by a slow read");
+        assertEquals(0xf00dL, d.barRead(0, EchoDevice.DMA_LEN, 2), "little endian");
+        assertEquals(0xcaL, d.barRead(0, EchoDevice.DMA_LEN + 3, 1));
+        d.barWrite(2, 0xfffc, 4, 0xffff_ffffL);
+        assertEquals(0xffff_ffffL, d.barRead(2, 0xfffc, 4), "the last dword of the 64 KiB BAR2");
+
+        IllegalArgumentException index = assertThrows(IllegalArgumentException.class, () -> d.barRead(6, 0, 4));
+        assertTrue(index.getMessage().contains("BAR index 6 is not 0..5"), index.getMessage());
+        IllegalArgumentException absent = assertThrows(IllegalArgumentException.class, () -> d.barRead(1, 0, 4));
+        assertTrue(absent.getMessage().contains("BAR1 of 0000:01:00.0 is not implemented"), absent.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> d.barRead(0, 0, 3), "width 3");
+        IndexOutOfBoundsException outside = assertThrows(IndexOutOfBoundsException.class,
+                () -> d.barRead(0, 0x1000, 4));
+        assertTrue(outside.getMessage().contains("outside BAR0 of 0000:01:00.0 (4096 bytes)"), outside.getMessage());
+        assertThrows(IndexOutOfBoundsException.class, () -> d.barWrite(0, -4, 4, 0));
+        IllegalArgumentException misaligned = assertThrows(IllegalArgumentException.class,
+                () -> d.barWrite(0, 2, 4, 0));
+        assertTrue(misaligned.getMessage().contains("not 4-byte aligned"), misaligned.getMessage());
+        IllegalArgumentException tooWide = assertThrows(IllegalArgumentException.class,
+                () -> d.barWrite(0, EchoDevice.DMA_LEN, 2, 0x1_0000));
+        assertTrue(tooWide.getMessage().contains("does not fit a 16-bit BAR write"), tooWide.getMessage());
+        assertEquals(0xcafef00dL, d.barRead(0, EchoDevice.DMA_LEN, 4), "refused writes changed nothing");
+    }
+
+    @Test
+    void afterRemovalEverythingButTeardownThrowsDeviceGone() {
+        PciDevice d = open();
+        d.enableMsix(2);
+        mock.surpriseRemove(A);
+        assertFalse(d.isPresent());
+        List<Executable> refused = List.of(d::configSize, d::addressSpace, () -> d.configRead16(0),
+                () -> d.barRead(0, 0, 4), () -> d.barWrite(0, 0, 4, 0), () -> d.bar(0), d::dmaPool,
+                d::msixVectorCount, () -> d.enableMsix(1), d::reset, d::capabilities, () -> d.setBusMaster(false),
+                () -> d.devres("x", "x", x -> {}));
+        for (Executable e : refused) {
+            assertThrows(DeviceGoneException.class, e);
+        }
+        // What a driver's remove needs for teardown still works.
+        assertTrue(d.msixVectors().isEmpty());
+        d.disableMsix();
+        assertEquals(EchoDevice.VENDOR, d.vendorId());
+        assertEquals(A, d.address());
     }
 
     @Test

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.ferrum.driver.vfio.VfioVm.AQA;
+import static dev.ferrum.driver.vfio.VfioVm.ASQ;
 import static dev.ferrum.driver.vfio.VfioVm.CAP;
 import static dev.ferrum.driver.vfio.VfioVm.CC;
 import static dev.ferrum.driver.vfio.VfioVm.CSTS;
@@ -29,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The VFIO backend against the real Linux VFIO stack and QEMU's NVMe controller, in the test VM: config space,
- * capabilities, BAR mapping, DMA mapping through the IOMMU, MSI-X routing, reset, and the errors of a second open
+ * capabilities, BAR mapping and slow (pread/pwrite) BAR access, DMA mapping through the IOMMU, MSI-X routing, reset, and the errors of a second open
  * and of functions not bound to vfio-pci.
  */
 @Tag("vfio")
@@ -91,6 +93,30 @@ class VfioBackendVmTest {
             assertEquals(0x00010400L, backend.barRead(a, 0, VS, 4));
             assertThrows(IndexOutOfBoundsException.class, () -> backend.barRead(a, 0, info0.size(), 4));
             assertThrows(IllegalArgumentException.class, () -> backend.barRead(a, 0, 2, 4));
+        }
+    }
+
+    @Test
+    void slowBarWritesReachTheRegistersTheMappingShows() {
+        PciAddress a = VfioVm.bdf();
+        try (VfioVm.Session s = VfioVm.open()) {
+            PciDevice dev = s.device();
+            dev.enableMemory();
+            Mmio regs = dev.bar(0).get().mmio();
+            VfioVm.disable(regs); // the admin queue registers are set while the controller is disabled
+
+            // pwrite on the device file through the backend, read back through the mmap.
+            s.backend().barWrite(a, 0, AQA, 4, 0x000f_0007L);
+            assertEquals(0x000f_0007, regs.read32(AQA), "AQA written with pwrite, read through the mapping");
+            // The same path through PciDevice (PciFunction's slow BAR access), 64 bits wide.
+            dev.barWrite(0, ASQ, 8, 0x1234_5000L);
+            assertEquals(0x1234_5000L, regs.read64(ASQ), "ASQ written with pwrite, read through the mapping");
+            // And the other way: written through the mapping, read with pread.
+            regs.write32(AQA, 0x001f_001f);
+            assertEquals(0x001f_001fL, dev.barRead(0, AQA, 4));
+            assertEquals(0x001f_001fL, s.backend().barRead(a, 0, AQA, 4));
+            assertThrows(IllegalArgumentException.class, () -> dev.barWrite(0, AQA, 2, 0x1_0000L),
+                    "a value wider than the access is refused before the kernel sees it");
         }
     }
 

@@ -1,11 +1,14 @@
 package dev.ferrum.nvme.tools;
 
-import dev.ferrum.driver.pci.PciAddress;
 import dev.ferrum.driver.vfio.VfioSetup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 
 /** {@code setup}: bind a named device to vfio-pci and back, like SPDK's setup.sh. */
 @Command(name = "setup", mixinStandardHelpOptions = true,
@@ -16,6 +19,9 @@ import java.util.concurrent.Callable;
                 "  ./ferrum nvme setup --pci 0000:01:00.0 --status   # show driver, IOMMU group, users",
                 "  ./ferrum nvme setup --pci 0000:01:00.0 --reset    # back to the kernel's nvme driver"})
 final class SetupCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--pci", required = true, paramLabel = "BDF",
             description = "The device, e.g. 0000:01:00.0 (lspci -D -d ::0108 lists NVMe controllers).")
     String pci;
@@ -26,11 +32,17 @@ final class SetupCommand implements Callable<Integer> {
     @Option(names = "--status", description = "Only print the device's current state.")
     boolean status;
 
+    /** The host's sysfs, proc and dev; a test points it at a copy. */
+    Supplier<VfioSetup> setups = VfioSetup::create;
+
     @Override
     public Integer call() {
-        VfioSetup setup = VfioSetup.create();
-        PciAddress address = PciAddress.parse(pci);
-        VfioSetup.Status s = status ? setup.status(address) : reset ? setup.unbind(address) : setup.bind(address);
+        if (status && reset) {
+            throw new ParameterException(spec.commandLine(), "--status and --reset exclude each other");
+        }
+        VfioSetup setup = setups.get();
+        // The String forms refuse "all" and other wildcards with their own message before parsing the address.
+        VfioSetup.Status s = status ? setup.status(pci) : reset ? setup.unbind(pci) : setup.bind(pci);
         System.out.println(s.describe());
         return 0;
     }

@@ -10,6 +10,9 @@ package dev.ferrum.driver.pci.spi;
  * @param prefetchable  prefetchable memory
  * @param mappableSize  how many bytes from offset 0 can be memory-mapped (0 if none; less than size when the
  *                      backend cannot map all of it, e.g. a VFIO sparse mapping)
+ *
+ * <p>Invariants: {@code index} is 0..5 and {@code 0 <= mappableSize <= size} (the constructor refuses anything
+ * else); {@link #present()} exactly when {@code size > 0}.
  */
 public record BarInfo(int index, long size, boolean memory, boolean is64Bit, boolean prefetchable,
                       long mappableSize) {

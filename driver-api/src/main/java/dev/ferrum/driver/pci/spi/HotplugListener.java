@@ -8,10 +8,17 @@ package dev.ferrum.driver.pci.spi;
  * button does; the driver's {@code remove} can still talk to the hardware, e.g. to shut a controller down cleanly),
  * and a surprise one ({@link #surpriseRemoved}: the hardware is already gone; register access is cut before the
  * driver hears of it).
+ *
+ * <p>Invariants (of the bus's listener): each call returns only after what it describes has happened; a call about
+ * a function the bus does not know (never added, already removed) or made after the bus closed does nothing; after
+ * either removal the function has been closed and is never handed to a driver again.
  */
 public interface HotplugListener {
 
-    /** A function was added. */
+    /**
+     * A function was added. The bus identifies it and probes its drivers; a function that cannot be identified
+     * (vendor ID 0xffff, a failed config read) is skipped and closed.
+     */
     void added(PciFunction function);
 
     /**

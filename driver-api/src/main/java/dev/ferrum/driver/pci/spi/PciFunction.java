@@ -8,13 +8,16 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One PCI function as a backend provides it: raw config space, BAR mapping, the DMA address space, interrupt
- * wiring and reset. {@link dev.ferrum.driver.pci.PciDevice} wraps it with checks and life-cycle management; drivers
- * never see this interface.
+ * One PCI function as a backend provides it: raw config space, BAR mapping and slow BAR access, the DMA address
+ * space, interrupt wiring and reset. {@link dev.ferrum.driver.pci.PciDevice} wraps it with checks and life-cycle
+ * management; drivers never see this interface.
  *
- * <p>Contract: arguments are validated by {@code PciDevice} before the call (offsets in range and aligned, BAR
- * index present); implementations report device-side failures (an I/O error on a config access, a failed ioctl)
- * with exceptions naming the function.
+ * <p>Invariants (what an implementation guarantees): arguments are validated by {@code PciDevice} before the call
+ * (offsets in range and aligned, BAR index present), and implementations report device-side failures (an I/O error
+ * on a config access, a failed ioctl) with exceptions naming the function; once {@link #disableMsix()} or
+ * {@link #close()} has returned, no eventfd handed to {@link #enableMsix} is signalled by the backend; a segment
+ * from {@link #mapBar} is valid until its arena closes and is never made over freed memory; {@code close} is
+ * idempotent, and a BAR is neither mapped nor accessed after it.
  */
 public interface PciFunction {
 
@@ -38,6 +41,17 @@ public interface PciFunction {
      * lifetime is {@code arena}: closing the arena unmaps it (the revocation of the driver's view).
      */
     MemorySegment mapBar(int index, Arena arena);
+
+    /**
+     * {@return {@code width} bytes (1, 2, 4 or 8) of BAR {@code index} at {@code offset}, zero-extended, little
+     * endian} Without a mapping: it reaches every byte of the BAR, also what {@link #mapBar} cannot map (VFIO:
+     * {@code pread} on the device file; the mock: the model's BAR memory). The caller has checked that the BAR is
+     * present and the access inside it and naturally aligned.
+     */
+    long barRead(int index, long offset, int width);
+
+    /** Writes the low {@code width} bytes of {@code value} to BAR {@code index} at {@code offset}; see {@link #barRead}. */
+    void barWrite(int index, long offset, int width, long value);
 
     /** {@return the address space the function's DMA goes through} */
     DeviceAddressSpace addressSpace();

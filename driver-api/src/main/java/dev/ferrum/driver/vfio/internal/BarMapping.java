@@ -9,6 +9,9 @@ import java.lang.foreign.MemorySegment;
  * A BAR of a VFIO device mapped into memory: {@code mmap} of the device file at the region's offset, as a
  * {@link MemorySegment} whose lifetime is an {@link Arena}. Closing the arena unmaps it. This is the only place
  * the VFIO backend turns a raw address into a segment.
+ *
+ * <p>Invariants: a returned segment covers exactly the mapped bytes; the mapping is unmapped exactly once, when its
+ * arena closes (or before {@code map} throws, if the arena was already closed); no segment outlives its mapping.
  */
 public final class BarMapping {
     private BarMapping() {}

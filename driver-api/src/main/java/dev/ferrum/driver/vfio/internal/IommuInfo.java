@@ -18,6 +18,10 @@ import java.util.List;
  *
  * @param pageSizes  bitmap of supported mapping sizes (bit n: 2^n bytes), 0 if the kernel did not say
  * @param iovaRanges usable IOVA ranges, empty if the kernel has no IOVA-range capability
+ *
+ * <p>Invariants: immutable ({@code iovaRanges} is an unmodifiable copy); {@link #minPageSize()} is at least 4096;
+ * a window from {@link #window()} is not empty, 2 MiB aligned, starts at or above {@link #DEFAULT_BASE} and lies
+ * inside one reported range (or is {@code [DEFAULT_BASE, DEFAULT_LIMIT)} when the kernel reported none).
  */
 public record IommuInfo(long pageSizes, List<Range> iovaRanges) {
     /** An IOVA range {@code [start, end]}, both inclusive, as the kernel reports it. */

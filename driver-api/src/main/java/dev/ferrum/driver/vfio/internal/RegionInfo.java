@@ -23,6 +23,10 @@ import java.util.List;
  * @param offset      offset of the region in the device file descriptor, for pread/pwrite/mmap
  * @param sparseAreas the mappable areas from the sparse-mmap capability, or {@code null} when the kernel gave none
  *                    (then the whole region is mappable if the MMAP flag is set)
+ *
+ * <p>Invariants: immutable ({@code sparseAreas} is null or an unmodifiable copy); every sparse area parsed from
+ * the kernel has a non-negative offset and size and does not overflow; {@link #mappablePrefix()} is never more
+ * than {@code size}, and 0 when the region cannot be mapped.
  */
 public record RegionInfo(int index, int flags, long size, long offset, List<Area> sparseAreas) {
     /** One sparse-mmap area: {@code [offset, offset + size)} of the region can be mapped. */

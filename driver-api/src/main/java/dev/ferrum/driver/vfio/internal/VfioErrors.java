@@ -16,6 +16,10 @@ import java.util.Optional;
  * The actionable messages of the VFIO backend and of {@link dev.ferrum.driver.vfio.VfioSetup}: each says what is
  * wrong, naming the device, file or limit, and how to fix it with exact commands. Kept in one place so the wording
  * is consistent and each message can be unit-tested without hardware.
+ *
+ * <p>Invariants: stateless (static methods only, nothing cached); each method that builds an exception returns a
+ * new {@link VfioException} carrying the {@link dev.ferrum.driver.vfio.VfioException.Reason} that classifies it,
+ * with a message naming the device, file or limit concerned.
  */
 public final class VfioErrors {
     private VfioErrors() {}

@@ -232,6 +232,7 @@ public final class VfioFunction implements PciFunction {
      * @throws IllegalArgumentException  if the width is not 1, 2, 4 or 8, the offset not aligned to it, or the BAR
      *                                   cannot be read
      */
+    @Override
     public long barRead(int index, long offset, int width) {
         requireOpen();
         RegionInfo r = checkBarAccess(index, offset, width, false);
@@ -248,6 +249,7 @@ public final class VfioFunction implements PciFunction {
     }
 
     /** Writes {@code width} bytes of {@code value} to BAR {@code index} at {@code offset} with pwrite; see {@link #barRead}. */
+    @Override
     public void barWrite(int index, long offset, int width, long value) {
         requireOpen();
         RegionInfo r = checkBarAccess(index, offset, width, true);
