@@ -28,6 +28,8 @@ import java.lang.invoke.VarHandle;
  * thread); the method handles are built once, at class initialization. Thread-safe.
  */
 public final class Syscalls {
+    // SAFETY: the linker only builds this class's downcall handles (below), each from a C signature jextract took
+    // from the system headers.
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -98,6 +100,8 @@ public final class Syscalls {
         Linker.Option[] options = new Linker.Option[more.length + 1];
         options[0] = CAPTURE_ERRNO;
         System.arraycopy(more, 0, options, 1, more.length);
+        // SAFETY: symbol and descriptor are jextract's for the same libc function (for the variadic open and ioctl,
+        // the one call shape written out above), so the handle's Java signature matches the C ABI of the call.
         return LINKER.downcallHandle(symbol, fd, options);
     }
 
@@ -128,6 +132,8 @@ public final class Syscalls {
     public static int open(String path, int flags, int mode) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
+            // SAFETY: the path is a NUL-terminated copy in the confined arena, alive for the call; cs is the
+            // errno capture buffer the handle was built for.
             int fd = (int) OPEN.invokeExact(cs, a.allocateFrom(path), flags, mode);
             if (fd < 0) {
                 throw new SyscallException("open(" + path + ")", errno(cs));
@@ -148,6 +154,7 @@ public final class Syscalls {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
             // close() is never retried on EINTR on Linux: the descriptor is released either way.
+            // SAFETY: an int argument only; cs is the errno capture buffer the handle was built for.
             if ((int) CLOSE.invokeExact(cs, fd) < 0) {
                 throw new SyscallException("close(" + fd + ")", errno(cs));
             }
@@ -165,6 +172,8 @@ public final class Syscalls {
     public static int ioctl(int fd, long request, MemorySegment arg, String what) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
+            // SAFETY: the kernel reads and writes the request's structure at arg. Trusted, not checked (see the
+            // class comment): the caller, an internal package, passes a live segment at least that large.
             int r = (int) IOCTL_PTR.invokeExact(cs, fd, request, arg);
             if (r < 0) {
                 throw new SyscallException(ioctlName(request, what), errno(cs));
@@ -179,6 +188,7 @@ public final class Syscalls {
     public static int ioctl(int fd, long request, long arg, String what) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
+            // SAFETY: integer arguments only; a request whose argument is a pointer goes through the overload above.
             int r = (int) IOCTL_LONG.invokeExact(cs, fd, request, arg);
             if (r < 0) {
                 throw new SyscallException(ioctlName(request, what), errno(cs));
@@ -281,6 +291,8 @@ public final class Syscalls {
         MemorySegment cs = CAPTURE.get();
         try {
             while (true) {
+                // SAFETY: the kernel accesses exactly buf.byteSize() bytes at buf, a segment the caller keeps alive
+                // across the call.
                 long n = (long) h.invokeExact(cs, fd, buf, buf.byteSize(), offset);
                 if (n >= 0) {
                     return n;
@@ -318,6 +330,8 @@ public final class Syscalls {
         MemorySegment cs = CAPTURE.get();
         try {
             while (true) {
+                // SAFETY: the kernel accesses exactly buf.byteSize() bytes at buf, a segment the caller keeps alive
+                // across the call.
                 long n = (long) h.invokeExact(cs, fd, buf, buf.byteSize());
                 if (n >= 0) {
                     return n;
@@ -343,6 +357,7 @@ public final class Syscalls {
     public static int eventfd(int initval, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
+            // SAFETY: int arguments only; cs is the errno capture buffer the handle was built for.
             int fd = (int) EVENTFD.invokeExact(cs, initval, flags);
             if (fd < 0) {
                 throw new SyscallException("eventfd", errno(cs));
@@ -362,6 +377,8 @@ public final class Syscalls {
     public static int poll(MemorySegment fds, long nfds, int timeoutMillis) {
         MemorySegment cs = CAPTURE.get();
         try {
+            // SAFETY: the kernel reads and writes nfds struct pollfd at fds. Trusted, not checked (see the class
+            // comment): the caller's segment holds that many.
             int n = (int) POLL.invokeExact(cs, fds, nfds, timeoutMillis);
             if (n < 0) {
                 int e = errno(cs);
@@ -379,6 +396,7 @@ public final class Syscalls {
     private static long sysconf(int name, String what) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
+            // SAFETY: an int argument only; cs is the errno capture buffer the handle was built for.
             long v = (long) SYSCONF.invokeExact(cs, name);
             if (v < 0) {
                 throw new SyscallException(what, errno(cs));
@@ -394,6 +412,7 @@ public final class Syscalls {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE_LAYOUT);
             MemorySegment rl = a.allocate(dev.ferrum.sys.linux.rlimit.layout());
+            // SAFETY: the kernel fills the struct rlimit at rl, allocated with its layout in the confined arena.
             if ((int) GETRLIMIT.invokeExact(cs, resource, rl) < 0) {
                 throw new SyscallException("getrlimit(" + resource + ")", errno(cs));
             }

@@ -7,8 +7,8 @@ import dev.ferrum.driver.pci.PciAddress;
 import dev.ferrum.driver.pci.PciBus;
 import dev.ferrum.memory.DmaBuffer;
 import dev.ferrum.testsupport.ReadmeTable;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -20,12 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * exception's exact first line ({@link ReadmeTable}).
  */
 class BadInputTableTest {
-    private static final ReadmeTable TABLE = new ReadmeTable();
-
-    @AfterAll
-    static void readmeMatches() {
-        TABLE.verify();
-    }
+    /** Checks the README after the class: the rows recorded here, and (after a full run) that it has no others. */
+    @RegisterExtension
+    static final ReadmeTable TABLE = new ReadmeTable(BadInputTableTest.class);
 
     /** On a thread named {@code app} (so that the wrong-thread message is the same under any test runner). */
     @Test
@@ -66,13 +63,13 @@ class BadInputTableTest {
 
     @Test
     void aMessageThatNoLongerMatchesTheReadmeFailsAndPrintsTheRow() {
-        ReadmeTable table = new ReadmeTable();
+        ReadmeTable table = new ReadmeTable(BadInputTableTest.class);
         table.row("short buffer", "16 blocks of 512 B into a 4 KiB buffer",
                 new IllegalArgumentException("a reworded message"));
         AssertionError e = assertThrows(AssertionError.class, table::verify);
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(
                 "| short buffer | 16 blocks of 512 B into a 4 KiB buffer | `` IllegalArgumentException: a reworded "
-                        + "message `` |"), e.getMessage());
+                        + "message `` | `BadInputTableTest` |"), e.getMessage());
     }
 
     /** A PCI function that is not an NVMe controller. */

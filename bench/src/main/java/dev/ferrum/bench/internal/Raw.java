@@ -32,6 +32,7 @@ import sun.misc.Unsafe;
 public final class Raw {
     private Raw() {}
 
+    // SAFETY: the baselines' one Unsafe; every access through it is by absolute address, justified at each accessor.
     static final Unsafe U;
 
     static {
@@ -40,6 +41,7 @@ public final class Raw {
             throw new ExceptionInInitializerError("the raw baseline assumes a little-endian CPU");
         }
         try {
+            // SAFETY: only obtains the instance (JEP 471 keeps theUnsafe reachable by reflection); no access yet.
             Field f = Unsafe.class.getDeclaredField("theUnsafe");
             f.setAccessible(true);
             U = (Unsafe) f.get(null);

@@ -5,8 +5,8 @@ import dev.ferrum.driver.vfio.internal.VfioErrors;
 import dev.ferrum.sys.Errno;
 import dev.ferrum.sys.SyscallException;
 import dev.ferrum.testsupport.ReadmeTable;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -20,15 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class VfioBadInputTableTest {
     private static final String BDF = "0000:01:00.0";
     private static final PciAddress A = PciAddress.parse(BDF);
-    private static final ReadmeTable TABLE = new ReadmeTable();
+    /** Checks the README after the class: the rows recorded here, and (after a full run) that it has no others. */
+    @RegisterExtension
+    static final ReadmeTable TABLE = new ReadmeTable(VfioBadInputTableTest.class);
 
     @TempDir
     Path root;
-
-    @AfterAll
-    static void readmeMatches() {
-        TABLE.verify();
-    }
 
     /** The error as a user on a real host would see it: the fake tree's location removed from paths. */
     private VfioException onRealHost(VfioException e) {

@@ -51,6 +51,9 @@ public final class NoIommuAddressSpace implements DeviceAddressSpace {
         if (!segment.isNative()) {
             throw new IllegalArgumentException("only native memory can be mapped for DMA, not " + segment);
         }
+        // SAFETY: the device will be given this physical address with no IOMMU between: it can reach all of RAM.
+        // It stays right only because the memory is huge pages (requiresHugePages()), which the kernel does not
+        // swap, and the DMA pool frees them only after unmap(); overlaps with live mappings are refused below.
         long physical = pagemap.physicalAddress(segment.address(), segment.byteSize());
         long size = segment.byteSize();
         synchronized (this) {

@@ -101,6 +101,9 @@ public final class Type1AddressSpace implements DeviceAddressSpace {
             MemorySegment m = a.allocate(vfio_iommu_type1_dma_map.layout());
             vfio_iommu_type1_dma_map.argsz(m, (int) vfio_iommu_type1_dma_map.sizeof());
             vfio_iommu_type1_dma_map.flags(m, Linux.VFIO_DMA_MAP_FLAG_READ() | Linux.VFIO_DMA_MAP_FLAG_WRITE());
+            // SAFETY: a raw virtual address handed to the kernel, which pins [vaddr, vaddr + size) and lets the device
+            // reach it at iova. map() checked it is page-aligned native memory; the caller (the DMA pool) keeps the
+            // memory alive and unmaps it (VFIO_IOMMU_UNMAP_DMA) before freeing it.
             vfio_iommu_type1_dma_map.vaddr(m, vaddr);
             vfio_iommu_type1_dma_map.iova(m, iova);
             vfio_iommu_type1_dma_map.size(m, size);
