@@ -1,6 +1,5 @@
 package dev.ferrum.nvme;
 
-import dev.ferrum.driver.pci.InterruptVector;
 import dev.ferrum.driver.sync.Guard;
 import dev.ferrum.driver.sync.LockClass;
 import dev.ferrum.driver.sync.Mutex;
@@ -16,6 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
@@ -41,7 +43,18 @@ final class AdminQueue implements Queue.Sink {
     private final List<Runnable> deliveries = new ArrayList<>();
     private final DmaBuffer dataPages;
     private final Consumer<String> deviceFault;
-    private volatile InterruptVector vector;
+    /** Whether waiters sleep until {@link #wakeWaiters()} (interrupts) rather than spin and back off. */
+    private volatile boolean interrupts;
+    private volatile long interruptFallbackNanos = TimeUnit.MILLISECONDS.toNanos(1);
+    /**
+     * An event count: bumped when a sleeping waiter may find its command done (an admin interrupt, or another
+     * thread having delivered completions). A waiter reads it before polling and sleeps only while it is unchanged,
+     * so no wake-up between its poll and its sleep is lost; nothing is consumed, so every waiter sees every bump.
+     */
+    private final AtomicLong wakeups = new AtomicLong();
+    private final ReentrantLock sleepLock = new ReentrantLock();
+    private final Condition woken = sleepLock.newCondition();
+    private volatile int sleepers;
 
     AdminQueue(int entries, DmaPool pool, Mmio regs, int dstrd, Consumer<String> deviceFault) {
         Queue q = new Queue(0, entries, pool, regs, dstrd);
@@ -68,9 +81,46 @@ final class AdminQueue implements Queue.Sink {
         return lock.with(q -> q.entries);
     }
 
-    /** Sleeps on this vector while waiting, instead of spinning (null: poll). */
-    void useInterrupts(InterruptVector v) {
-        this.vector = v;
+    /**
+     * Waiters sleep until {@link #wakeWaiters()} (called from the admin vector's handler) instead of spinning, and
+     * poll anyway after {@code fallback} in case an interrupt was lost.
+     */
+    void useInterrupts(Duration fallback) {
+        this.interruptFallbackNanos = fallback.toNanos();
+        this.interrupts = true;
+    }
+
+    /**
+     * Wakes every sleeping waiter to poll. Called on the interrupt thread (short, no allocation) and after a thread
+     * delivered completions.
+     */
+    void wakeWaiters() {
+        wakeups.incrementAndGet(); // volatile write, then the read of sleepers: pairs with sleep()'s opposite order
+        if (sleepers > 0) {
+            sleepLock.lock();
+            try {
+                woken.signalAll();
+            } finally {
+                sleepLock.unlock();
+            }
+        }
+    }
+
+    /** Sleeps until the event count moves from {@code seen}, or {@code nanos} elapse. */
+    private void sleep(long seen, long nanos) throws InterruptedException {
+        sleepLock.lock();
+        try {
+            sleepers++; // volatile write, then the read of wakeups
+            try {
+                while (wakeups.get() == seen && nanos > 0) {
+                    nanos = woken.awaitNanos(nanos);
+                }
+            } finally {
+                sleepers--;
+            }
+        } finally {
+            sleepLock.unlock();
+        }
     }
 
     /**
@@ -118,6 +168,8 @@ final class AdminQueue implements Queue.Sink {
         long deadline = System.nanoTime() + timeout.toNanos();
         int spins = 0;
         while (!f.isDone()) {
+            // Read before polling: a wake-up after this read ends the sleep below at once.
+            long seen = wakeups.get();
             poll();
             if (f.isDone()) {
                 break;
@@ -126,10 +178,11 @@ final class AdminQueue implements Queue.Sink {
             if (left <= 0) {
                 throw new NvmeTimeoutException(what + " timed out after " + timeout.toMillis() + " ms");
             }
-            InterruptVector v = vector;
-            if (v != null && spins > 100) {
+            if (interrupts && spins > 100) {
                 try {
-                    v.await(Duration.ofNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1))));
+                    // Not the vector's await(): the vector may be shared with I/O queue pairs, and other admin
+                    // waiters may be waiting too; the event count consumes nothing, so none takes another's wake-up.
+                    sleep(seen, Math.min(left, interruptFallbackNanos));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new NvmeException(what + " interrupted while waiting", e);
@@ -164,6 +217,7 @@ final class AdminQueue implements Queue.Sink {
         }
         // Outside the lock: a future's dependants may submit admin commands.
         ready.forEach(Runnable::run);
+        wakeWaiters(); // a waiter that polled while this thread held the completions sees its future done now
         return n;
     }
 

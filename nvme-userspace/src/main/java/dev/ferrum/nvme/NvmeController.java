@@ -84,6 +84,8 @@ public final class NvmeController implements AutoCloseable {
     private final Map<Integer, Namespace> namespaces = new LinkedHashMap<>();
     private final List<Consumer<AsyncEvent>> eventListeners = new CopyOnWriteArrayList<>();
     private final Work adminBottomHalf;
+    /** The admin queue's handler on vector 0, which I/O queue pairs share when vectors are scarce. */
+    private final Runnable adminInterrupt;
     private final DelayedWork watchdog;
     private final Object stateLock = new Object();
     private volatile State state = State.LIVE;
@@ -136,6 +138,7 @@ public final class NvmeController implements AutoCloseable {
         this.workqueue = Workqueue.builder("nvme-" + address).ordered().build();
         this.resetWork = new Work("nvme reset " + address, this::resetNow);
         this.adminBottomHalf = new Work("nvme admin completions " + address, this::pollAdmin);
+        this.adminInterrupt = this::adminInterrupted;
         this.watchdog = new DelayedWork("nvme watchdog " + address, this::watchdogTick);
         try {
             disable();
@@ -252,8 +255,9 @@ public final class NvmeController implements AutoCloseable {
         }
         int count = Math.min(available, 1 + options.ioQueues());
         List<InterruptVector> v = device.enableMsix(count);
-        v.getFirst().setHandler(() -> workqueue.enqueue(adminBottomHalf));
-        admin.useInterrupts(v.getFirst());
+        // Added, not set: with fewer vectors than queue pairs, I/O pairs add their own handlers to vector 0 too.
+        v.getFirst().addHandler(adminInterrupt);
+        admin.useInterrupts(options.interruptFallback());
         LOG.debug("{}: {} MSI-X vector(s) enabled", address, count);
         return v;
     }
@@ -421,6 +425,12 @@ public final class NvmeController implements AutoCloseable {
             requestReset("cannot send Abort for CID " + cid + " on queue " + sqid + ": " + e.getMessage(),
                     observedGeneration);
         }
+    }
+
+    /** The admin queue's hard-IRQ half, on the interrupt thread: short, no allocation. */
+    private void adminInterrupted() {
+        admin.wakeWaiters(); // threads waiting for an admin command poll at once
+        workqueue.enqueue(adminBottomHalf); // and asynchronous completions (events, Aborts) are reaped
     }
 
     private void pollAdmin() {
@@ -888,6 +898,7 @@ public final class NvmeController implements AutoCloseable {
             LOG.error("{}: shutdown failed: {}", address, e.getMessage());
         }
         admin.abortAllAndReset(new ControllerFailedException(address + " is closed"));
+        removeAdminInterrupt();
         workqueue.destroy();
         if (dmaStopped) {
             admin.release();
@@ -968,7 +979,16 @@ public final class NvmeController implements AutoCloseable {
         if (dmaStopped) {
             releaseRingsAfterDmaStopped();
         }
+        removeAdminInterrupt();
         workqueue.destroy();
+    }
+
+    /** Takes the admin queue's handler (only it) off vector 0 before the workqueue it feeds goes away. */
+    private void removeAdminInterrupt() {
+        List<InterruptVector> v = vectors; // null if bring-up failed before interrupts were enabled
+        if (v != null && !v.isEmpty()) {
+            v.getFirst().removeHandler(adminInterrupt);
+        }
     }
 
     @Override
