@@ -42,8 +42,9 @@ import java.util.function.Consumer;
  * wait {@code CSTS.RDY = 1}; Identify Controller; Set Features Number of Queues (the controller may grant fewer);
  * Identify the active namespaces; arm Asynchronous Event Requests. {@code CSTS.CFS} at any point fails bring-up.
  *
- * <p>Recovery: a fatal status ({@code CSTS.CFS}), an invalid completion entry, or a command that stays stuck
- * after an Abort resets the controller on its own ordered workqueue; see {@link IoQueuePair} for what happens to
+ * <p>Recovery: a fatal status ({@code CSTS.CFS}), an invalid completion entry, an admin command outstanding past
+ * {@link NvmeOptions#adminTimeout()}, or an I/O command that stays stuck after an Abort resets the controller on its
+ * own ordered workqueue ({@link #lastResetReason()} says why); see {@link IoQueuePair} for what happens to
  * outstanding commands. A reset that fails leaves the controller {@link State#FAILED}.
  *
  * <p>Invariants: at most one reset runs at a time; a queue pair's device-side queues belong to one controller
@@ -94,6 +95,9 @@ public final class NvmeController implements AutoCloseable {
     private volatile String failure;
     private volatile long resets;
     private volatile String pendingResetReason;
+    private volatile String lastResetReason;
+    /** Set once bring-up succeeded: resets are requested only from then on. */
+    private volatile boolean broughtUp;
     /** The generation for which a reset is scheduled (so requests about one problem merge). */
     private long resetScheduledFor;
     /** Abort commands outstanding: at most ACL (Identify Controller) at once; beyond that, reset instead. */
@@ -143,7 +147,8 @@ public final class NvmeController implements AutoCloseable {
         try {
             disable();
             int adminEntries = Math.min(options.adminQueueDepth(), Math.min(cap.maxQueueEntries(), 4096));
-            this.admin = new AdminQueue(adminEntries, pool, regs, cap.doorbellStride(), this::deviceFault);
+            this.admin = new AdminQueue(adminEntries, pool, regs, cap.doorbellStride(), this::deviceFault,
+                    this::adminTimedOut);
             this.vectors = enableInterrupts();
             enable();
             this.info = identifyController();
@@ -160,6 +165,7 @@ public final class NvmeController implements AutoCloseable {
                 }
             }
             armAsyncEvents();
+            broughtUp = true;
             workqueue.enqueue(watchdog, options.watchdogPeriod());
         } catch (RuntimeException e) {
             abandon("bring-up failed: " + e.getMessage());
@@ -328,7 +334,9 @@ public final class NvmeController implements AutoCloseable {
 
     private void submitAsyncEventRequest() {
         long g = generation;
-        admin.submit("Asynchronous Event Request", Nvme.NVME_ADMIN_ASYNC_EVENT(), 0, 0, null, null, 0, 0, 0, 0, 0, 0)
+        // No timeout: the controller completes it only when an event happens, possibly never.
+        admin.submit("Asynchronous Event Request", null, Nvme.NVME_ADMIN_ASYNC_EVENT(), 0, 0, null, null, 0, 0, 0, 0,
+                        0, 0)
                 .whenComplete((dw0, error) -> {
                     if (error != null) {
                         return; // aborted by a reset (re-armed by it) or the controller closed
@@ -411,8 +419,8 @@ public final class NvmeController implements AutoCloseable {
             return;
         }
         try {
-            admin.submit("Abort (SQ " + sqid + ", CID " + cid + ")", Nvme.NVME_ADMIN_ABORT(), 0, 0, null, null,
-                    cid << 16 | sqid, 0, 0, 0, 0, 0).whenComplete((dw0, error) -> {
+            admin.submit("Abort (SQ " + sqid + ", CID " + cid + ")", options.adminTimeout(), Nvme.NVME_ADMIN_ABORT(),
+                    0, 0, null, null, cid << 16 | sqid, 0, 0, 0, 0, 0).whenComplete((dw0, error) -> {
                         abortsInFlight.decrementAndGet();
                         if (error == null && (dw0 & 1) != 0) {
                             LOG.warn("{}: Abort of CID {} on queue {}: the controller did not abort it", address, cid,
@@ -566,6 +574,9 @@ public final class NvmeController implements AutoCloseable {
      */
     void requestReset(String reason, long observed) {
         synchronized (stateLock) {
+            if (!broughtUp) {
+                return; // bring-up fails instead, and abandon() cleans up: a reset must not run beside it
+            }
             if (state == State.CLOSED || state == State.FAILED || observed != generation
                     || resetScheduledFor == generation) {
                 return;
@@ -579,6 +590,11 @@ public final class NvmeController implements AutoCloseable {
 
     private void deviceFault(String what) {
         requestReset("invalid completion entry: " + what, generation);
+    }
+
+    /** An admin command timed out: reset, as Linux does (the reset also reclaims the command's slot). */
+    private void adminTimedOut(String what) {
+        requestReset("admin command timed out: " + what, generation);
     }
 
     /**
@@ -603,6 +619,7 @@ public final class NvmeController implements AutoCloseable {
                 return;
             }
             reason = pendingResetReason;
+            lastResetReason = reason;
             state = State.RESETTING;
             generation++;
             resets++;
@@ -610,7 +627,7 @@ public final class NvmeController implements AutoCloseable {
         LOG.warn("{}: resetting controller (reset #{}): {}", address, resets, reason);
         try {
             disable();
-            admin.abortAllAndReset(new NvmeException("admin command aborted by a controller reset"));
+            admin.abortAllAndReset(new NvmeException("admin command aborted by a controller reset (" + reason + ")"));
             enable();
             int granted = setNumberOfQueues(options.ioQueues());
             synchronized (stateLock) {
@@ -679,6 +696,10 @@ public final class NvmeController implements AutoCloseable {
                 requestReset("controller fatal status (CSTS.CFS)", generation);
             } else if (state == State.LIVE) {
                 admin.poll();
+                String stuck = admin.expired(System.nanoTime());
+                if (stuck != null) {
+                    requestReset("admin command timed out: " + stuck, generation);
+                }
                 for (IoQueuePair qp : queuePairsSnapshot()) {
                     qp.watchdog();
                 }
@@ -768,6 +789,11 @@ public final class NvmeController implements AutoCloseable {
     /** {@return how many resets have run} */
     public long resetCount() {
         return resets;
+    }
+
+    /** {@return why the most recent reset ran (as logged), or null if none has} */
+    public String lastResetReason() {
+        return lastResetReason;
     }
 
     /** {@return the I/O queue pairs the controller granted} */
