@@ -178,6 +178,14 @@ public final class IoQueuePair implements AutoCloseable {
         }
     }
 
+    /**
+     * {@return the controller generation whose device-side queues this pair uses} When it is not the controller's
+     * current one, a reset has removed the queues from the device and the pair has not recreated them yet.
+     */
+    long deviceGeneration() {
+        return generation;
+    }
+
     Queue queue() {
         return q;
     }

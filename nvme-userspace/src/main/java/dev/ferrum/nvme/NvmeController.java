@@ -518,19 +518,7 @@ public final class NvmeController implements AutoCloseable {
 
     /** Deletes the pair's queues on the device and releases it; called by {@link IoQueuePair#close()}. */
     void deleteQueuePair(IoQueuePair qp) {
-        boolean deleted = false;
-        if (state == State.LIVE && qp.isOpen()) {
-            try {
-                adminCommand("Delete I/O Submission Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_SQ(), 0, null,
-                        qp.id(), 0, 0);
-                qp.drainForDelete(); // commands the deletion aborted completed into the CQ
-                adminCommand("Delete I/O Completion Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_CQ(), 0, null,
-                        qp.id(), 0, 0);
-                deleted = true;
-            } catch (NvmeException | RevokedException e) {
-                LOG.warn("{}: deleting queue pair {} failed: {}", address, qp.id(), e.getMessage());
-            }
-        }
+        boolean deleted = qp.isOpen() && deleteQueuesOnDevice(qp, true);
         boolean safe = deleted || dmaStopped;
         qp.releaseAfterDelete(safe, IoStatus.QUEUE_CLOSED);
         synchronized (stateLock) {
@@ -542,6 +530,37 @@ public final class NvmeController implements AutoCloseable {
             if (qp == defaultQueuePair) {
                 defaultQueuePair = null;
             }
+        }
+    }
+
+    /**
+     * Delete I/O Submission Queue, then Delete I/O Completion Queue, for {@code qp}'s queues, if they exist on the
+     * device (the controller is live and the pair has its queues of the current generation; after a reset that the
+     * pair has not yet recovered from, the device has none). With {@code drain}, the caller has the right to reap
+     * the pair (it closes the pair, on its owner thread or any thread for a shared pair) and commands the deletion
+     * aborted are completed in between; without, only admin commands are sent and the pair's rings are not touched.
+     *
+     * @return whether the device no longer has the queues
+     */
+    private boolean deleteQueuesOnDevice(IoQueuePair qp, boolean drain) {
+        if (state != State.LIVE) {
+            return false;
+        }
+        if (qp.deviceGeneration() != generation) {
+            return true; // the reset that made its generation stale disabled the controller, removing the queues
+        }
+        try {
+            adminCommand("Delete I/O Submission Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_SQ(), 0, null, qp.id(), 0,
+                    0);
+            if (drain) {
+                qp.drainForDelete(); // commands the deletion aborted completed into the CQ
+            }
+            adminCommand("Delete I/O Completion Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_CQ(), 0, null, qp.id(), 0,
+                    0);
+            return true;
+        } catch (NvmeException | RevokedException e) {
+            LOG.warn("{}: deleting queue pair {} failed: {}", address, qp.id(), e.getMessage());
+            return false;
         }
     }
 
@@ -881,8 +900,9 @@ public final class NvmeController implements AutoCloseable {
      * Shuts the controller down: closes namespaces and shared queue pairs (outstanding commands complete first,
      * up to their timeout), deletes the I/O queues, performs a normal shutdown ({@code CC.SHN}, waiting for
      * {@code CSTS.SHST} complete), disables the controller and frees its memory. Owner-thread queue pairs still
-     * open are marked failed: their owner's next call completes their commands with an error and frees them.
-     * Idempotent.
+     * open are marked failed first, and then their queues are deleted too (NVMe 1.4 section 7.6.2: submission
+     * queues, then completion queues, before the shutdown), with admin commands only: their rings stay their
+     * owner's, whose next call completes their commands with an error and frees them. Idempotent.
      */
     @Override
     public void close() {
@@ -903,7 +923,11 @@ public final class NvmeController implements AutoCloseable {
                     LOG.warn("{}: closing {} failed: {}", address, qp, e.getMessage());
                 }
             } else {
+                // The owner may be between its state check and a doorbell write: such a late write reaches a
+                // deleted queue, which a controller reports as an error event, harmless here. Its commands are
+                // aborted by the deletion; the owner sees them failed on its next call.
                 qp.markFailed();
+                deleteQueuesOnDevice(qp, false);
             }
         }
         State before;
@@ -940,7 +964,10 @@ public final class NvmeController implements AutoCloseable {
         }
     }
 
-    /** Normal shutdown (section 7.6.2): delete I/O queues, CC.SHN = 01b, wait CSTS.SHST = 10b, then disable. */
+    /**
+     * Normal shutdown (section 7.6.2), after {@link #close()} deleted the I/O queues: CC.SHN = 01b, wait
+     * CSTS.SHST = 10b, then disable.
+     */
     private void shutdown() {
         int cc = NvmeRegs.CC.read(regs);
         NvmeRegs.CC.write(regs, NvmeRegs.CC_SHN.with(cc, NvmeRegs.SHN_NORMAL));
