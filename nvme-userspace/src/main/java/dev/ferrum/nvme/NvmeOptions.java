@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * Controller-wide settings of the NVMe driver. Defaults suit a real drive; tests shorten the timeouts.
  *
- * <p>Invariants: depths are at least 2; timeouts are positive; {@code ioQueues} is 1..65535.
+ * <p>Invariants: depths are at least 2; timeouts and periods are positive; {@code ioQueues} is 1..65535.
  */
 public final class NvmeOptions {
     private final int adminQueueDepth;

@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ConcurrencyAndInterruptTest {
@@ -225,6 +226,14 @@ class ConcurrencyAndInterruptTest {
                 thread.shutdown();
             }
         }
+    }
+
+    @Test
+    void interruptFallbackMustBePositive() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NvmeOptions.builder().interruptFallback(Duration.ZERO));
+        assertEquals("interrupt fallback period PT0S is not positive", e.getMessage());
+        assertThrows(NullPointerException.class, () -> NvmeOptions.builder().interruptFallback(null));
     }
 
     private static QueuePairOptions sharedInterrupt() {
