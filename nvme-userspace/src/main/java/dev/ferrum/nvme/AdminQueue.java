@@ -1,6 +1,5 @@
 package dev.ferrum.nvme;
 
-import dev.ferrum.driver.pci.InterruptVector;
 import dev.ferrum.driver.sync.Guard;
 import dev.ferrum.driver.sync.LockClass;
 import dev.ferrum.driver.sync.Mutex;
@@ -16,6 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
@@ -25,14 +27,24 @@ import java.util.function.Consumer;
  * Completions are reaped by whichever thread holds the lock: synchronous callers poll while they wait, the admin
  * interrupt's bottom half and the controller's watchdog reap the rest (asynchronous events).
  *
+ * <p>Timeouts: a command still outstanding past its timeout makes the controller reset, as Linux's
+ * {@code nvme_timeout} does for the admin queue (an Abort would itself be an admin command behind the stuck one).
+ * A synchronous caller notices at its deadline and gets {@link NvmeTimeoutException}; the watchdog notices the
+ * rest ({@link #expired}). The slot and its data page stay taken until the reset has disabled the controller, so
+ * the device can never write into a page handed to another command; the reset then fails and frees every slot.
+ *
  * <p>Invariants: data pages are copied out (or the command failed) before a slot is freed; each command's future
- * completes exactly once.
+ * completes exactly once; a slot is freed only by its completion or after the controller was disabled.
  */
 final class AdminQueue implements Queue.Sink {
     static final long PAGE = 4096;
 
-    /** What a command's completion must do: copy data out, complete the future. */
-    private record Pending(String what, MemorySegment dataOut, CompletableFuture<Integer> future) {}
+    /**
+     * What a command's completion must do: copy data out, complete the future. {@code deadline} is a
+     * {@link System#nanoTime()} value, or 0 for a command that may wait forever (Asynchronous Event Request).
+     */
+    private record Pending(String what, MemorySegment dataOut, CompletableFuture<Integer> future, long deadline,
+                           long timeoutMillis) {}
 
     private final Mutex<Queue> lock;
     /** The queue the lock protects, for {@link #completed}, which runs inside {@link #poll} with the lock held. */
@@ -41,9 +53,29 @@ final class AdminQueue implements Queue.Sink {
     private final List<Runnable> deliveries = new ArrayList<>();
     private final DmaBuffer dataPages;
     private final Consumer<String> deviceFault;
-    private volatile InterruptVector vector;
+    /**
+     * The device wrote an invalid completion entry: reap nothing more until the reset rewinds the rings. Otherwise
+     * every poll until then would read the same entry and report it again, and one seen after the reset began
+     * (under the new generation) would cause a second reset. Guarded by the lock.
+     */
+    private boolean faulted;
+    /** Told (once per caller that notices) that a command timed out: the controller must reset. */
+    private final Consumer<String> timedOut;
+    /** Whether waiters sleep until {@link #wakeWaiters()} (interrupts) rather than spin and back off. */
+    private volatile boolean interrupts;
+    private volatile long interruptFallbackNanos = TimeUnit.MILLISECONDS.toNanos(1);
+    /**
+     * An event count: bumped when a sleeping waiter may find its command done (an admin interrupt, or another
+     * thread having delivered completions). A waiter reads it before polling and sleeps only while it is unchanged,
+     * so no wake-up between its poll and its sleep is lost; nothing is consumed, so every waiter sees every bump.
+     */
+    private final AtomicLong wakeups = new AtomicLong();
+    private final ReentrantLock sleepLock = new ReentrantLock();
+    private final Condition woken = sleepLock.newCondition();
+    private volatile int sleepers;
 
-    AdminQueue(int entries, DmaPool pool, Mmio regs, int dstrd, Consumer<String> deviceFault) {
+    AdminQueue(int entries, DmaPool pool, Mmio regs, int dstrd, Consumer<String> deviceFault,
+               Consumer<String> timedOut) {
         Queue q = new Queue(0, entries, pool, regs, dstrd);
         try {
             this.dataPages = pool.allocate(PAGE * q.capacity());
@@ -54,6 +86,7 @@ final class AdminQueue implements Queue.Sink {
         this.queue = q;
         this.lock = new Mutex<>(q, LockClass.named("nvme.admin"));
         this.deviceFault = deviceFault;
+        this.timedOut = timedOut;
     }
 
     long sqAddress() {
@@ -68,20 +101,59 @@ final class AdminQueue implements Queue.Sink {
         return lock.with(q -> q.entries);
     }
 
-    /** Sleeps on this vector while waiting, instead of spinning (null: poll). */
-    void useInterrupts(InterruptVector v) {
-        this.vector = v;
+    /**
+     * Waiters sleep until {@link #wakeWaiters()} (called from the admin vector's handler) instead of spinning, and
+     * poll anyway after {@code fallback} in case an interrupt was lost.
+     */
+    void useInterrupts(Duration fallback) {
+        this.interruptFallbackNanos = fallback.toNanos();
+        this.interrupts = true;
+    }
+
+    /**
+     * Wakes every sleeping waiter to poll. Called on the interrupt thread (short, no allocation) and after a thread
+     * delivered completions.
+     */
+    void wakeWaiters() {
+        wakeups.incrementAndGet(); // volatile write, then the read of sleepers: pairs with sleep()'s opposite order
+        if (sleepers > 0) {
+            sleepLock.lock();
+            try {
+                woken.signalAll();
+            } finally {
+                sleepLock.unlock();
+            }
+        }
+    }
+
+    /** Sleeps until the event count moves from {@code seen}, or {@code nanos} elapse. */
+    private void sleep(long seen, long nanos) throws InterruptedException {
+        sleepLock.lock();
+        try {
+            sleepers++; // volatile write, then the read of wakeups
+            try {
+                while (wakeups.get() == seen && nanos > 0) {
+                    nanos = woken.awaitNanos(nanos);
+                }
+            } finally {
+                sleepers--;
+            }
+        } finally {
+            sleepLock.unlock();
+        }
     }
 
     /**
      * Submits an admin command.
      *
+     * @param timeout how long the command may be outstanding before the controller is reset, or null for no limit
      * @param prp1    a device address for PRP1 (queue memory for Create I/O Queue), or 0 to use the data page
      * @param dataIn  bytes to place in the command's data page (PRP1), or null
      * @param dataOut where to copy the data page on success, or null for a command without data
      * @return the future of the completion's DW0; it fails with {@link NvmeCommandException} on an error status
      */
-    CompletableFuture<Integer> submit(String what, int opcode, int nsid, long prp1, MemorySegment dataIn,
+    CompletableFuture<Integer> submit(String what, Duration timeout, int opcode, int nsid, long prp1,
+                                      MemorySegment dataIn,
                                       MemorySegment dataOut, int cdw10, int cdw11, int cdw12, int cdw13, int cdw14,
                                       int cdw15) {
         CompletableFuture<Integer> future = new CompletableFuture<>();
@@ -99,7 +171,12 @@ final class AdminQueue implements Queue.Sink {
             }
             long p1 = prp1 != 0 ? prp1 : data ? dataPages.deviceAddress(r.cid * PAGE) : 0;
             r.command(opcode, nsid, p1, 0, cdw10, cdw11, cdw12, cdw13, cdw14, cdw15);
-            r.context = new Pending(what, dataOut, future);
+            long deadline = 0;
+            if (timeout != null) {
+                deadline = System.nanoTime() + timeout.toNanos();
+                deadline = deadline == 0 ? 1 : deadline; // 0 means "no deadline"
+            }
+            r.context = new Pending(what, dataOut, future, deadline, timeout == null ? 0 : timeout.toMillis());
             q.submit(r);
             q.ringDoorbell();
         }
@@ -109,7 +186,8 @@ final class AdminQueue implements Queue.Sink {
     /** Submits and waits. {@return DW0} */
     int execute(String what, Duration timeout, int opcode, int nsid, long prp1, MemorySegment dataOut, int cdw10,
                 int cdw11, int cdw12) {
-        CompletableFuture<Integer> f = submit(what, opcode, nsid, prp1, null, dataOut, cdw10, cdw11, cdw12, 0, 0, 0);
+        CompletableFuture<Integer> f = submit(what, timeout, opcode, nsid, prp1, null, dataOut, cdw10, cdw11, cdw12, 0,
+                0, 0);
         return await(f, what, timeout);
     }
 
@@ -118,18 +196,24 @@ final class AdminQueue implements Queue.Sink {
         long deadline = System.nanoTime() + timeout.toNanos();
         int spins = 0;
         while (!f.isDone()) {
+            // Read before polling: a wake-up after this read ends the sleep below at once.
+            long seen = wakeups.get();
             poll();
             if (f.isDone()) {
                 break;
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                throw new NvmeTimeoutException(what + " timed out after " + timeout.toMillis() + " ms");
+                String reason = what + " timed out after " + timeout.toMillis() + " ms";
+                timedOut.accept(reason);
+                throw new NvmeTimeoutException(reason + "; the controller is being reset, which reclaims the "
+                        + "command's slot (it stays reserved until the device can no longer write into it)");
             }
-            InterruptVector v = vector;
-            if (v != null && spins > 100) {
+            if (interrupts && spins > 100) {
                 try {
-                    v.await(Duration.ofNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1))));
+                    // Not the vector's await(): the vector may be shared with I/O queue pairs, and other admin
+                    // waiters may be waiting too; the event count consumes nothing, so none takes another's wake-up.
+                    sleep(seen, Math.min(left, interruptFallbackNanos));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new NvmeException(what + " interrupted while waiting", e);
@@ -155,7 +239,7 @@ final class AdminQueue implements Queue.Sink {
         List<Runnable> ready;
         int n;
         try (Guard<Queue> g = lock.lock()) {
-            n = g.get().reap(this, Integer.MAX_VALUE);
+            n = faulted ? 0 : g.get().reap(this, Integer.MAX_VALUE);
             if (deliveries.isEmpty()) {
                 return n;
             }
@@ -164,7 +248,26 @@ final class AdminQueue implements Queue.Sink {
         }
         // Outside the lock: a future's dependants may submit admin commands.
         ready.forEach(Runnable::run);
+        wakeWaiters(); // a waiter that polled while this thread held the completions sees its future done now
         return n;
+    }
+
+    /**
+     * The watchdog's check. {@return a description of the first command outstanding past its deadline, or null}
+     * Reports a command again on every call until the reset has failed it; the controller merges the requests.
+     */
+    String expired(long now) {
+        try (Guard<Queue> g = lock.lock()) {
+            Queue q = g.get();
+            for (int cid = 0; cid < q.capacity(); cid++) {
+                Request r = q.slot(cid);
+                if (r.state != Request.FREE && r.context instanceof Pending p && p.deadline() != 0
+                        && now - p.deadline() > 0) {
+                    return p.what() + " (admin CID " + cid + ") timed out after " + p.timeoutMillis() + " ms";
+                }
+            }
+        }
+        return null;
     }
 
     /** Runs inside {@link #poll} with the lock held. */
@@ -186,7 +289,10 @@ final class AdminQueue implements Queue.Sink {
 
     @Override
     public void deviceFault(String what) {
-        deviceFault.accept("admin queue: " + what);
+        if (!faulted) {
+            faulted = true;
+            deviceFault.accept("admin queue: " + what);
+        }
     }
 
     /**
@@ -194,20 +300,28 @@ final class AdminQueue implements Queue.Sink {
      * complete them) and rewinds the rings for a fresh start.
      */
     void abortAllAndReset(RuntimeException cause) {
-        List<CompletableFuture<Integer>> failed = new ArrayList<>();
+        List<Pending> failed = new ArrayList<>();
         try (Guard<Queue> g = lock.lock()) {
             Queue q = g.get();
             for (int cid = 0; cid < q.capacity(); cid++) {
                 Request r = q.slot(cid);
                 if (r.state != Request.FREE) {
-                    failed.add(((Pending) r.context).future());
+                    failed.add((Pending) r.context);
                     q.free(r);
                 }
             }
             q.resetRings();
+            faulted = false;
         }
-        for (CompletableFuture<Integer> f : failed) {
-            f.completeExceptionally(cause);
+        long now = System.nanoTime();
+        for (Pending p : failed) {
+            if (p.deadline() != 0 && now - p.deadline() > 0) {
+                // It timed out (which is likely why the controller was reset): say so, whoever noticed first.
+                p.future().completeExceptionally(new NvmeTimeoutException(p.what() + " timed out after "
+                        + p.timeoutMillis() + " ms; " + cause.getMessage()));
+            } else {
+                p.future().completeExceptionally(cause);
+            }
         }
     }
 

@@ -75,6 +75,21 @@ public final class IoQueuePair implements AutoCloseable {
     private final int maxRetries;
     private final InterruptVector vector;
     private final int vectorIndex;
+    /**
+     * This pair's handler on its MSI-X vector, which other pairs and the admin queue may share: registered with
+     * {@link InterruptVector#addHandler} and removed by identity on close, so no pair disturbs another's. Null when
+     * polling.
+     */
+    private final Runnable interruptHandler;
+    /** How long an owner waiting for an interrupt sleeps before it polls anyway (a lost interrupt costs this). */
+    private final long interruptFallbackNanos;
+    /**
+     * Set by the interrupt handler of an owner-thread pair, cleared by the owner before it reaps: an interrupt came
+     * since the owner last looked, so it need not sleep. Volatile: the handler runs on the interrupt thread.
+     */
+    private volatile boolean interruptSeen;
+    /** Deliveries on this pair's vector that ran its handler; written only by the device's interrupt thread. */
+    private volatile long interruptsHandled;
     private final long maxCommandBytes;
     private final Sink sink = new Sink();
     private final SyncWaiter ownerWaiter = new SyncWaiter();
@@ -127,20 +142,48 @@ public final class IoQueuePair implements AutoCloseable {
         this.doneStatus = new int[q.capacity()];
         this.clock = System.nanoTime();
         this.lastTimeoutCheck = clock;
-        if (owner == null) {
-            this.reapWork = new Work("nvme qp " + qid + " completions", this::reapInBackground);
-            if (vector != null) {
-                vector.setHandler(() -> bottomHalves.enqueue(reapWork));
-            }
-        } else {
-            this.reapWork = null;
-        }
+        this.interruptFallbackNanos = ctrl.options().interruptFallback().toNanos();
+        this.reapWork = owner == null ? new Work("nvme qp " + qid + " completions", this::reapInBackground) : null;
         this.bottomHalves = bottomHalves;
+        if (vector == null) {
+            this.interruptHandler = null;
+        } else {
+            // The hard-IRQ half. The vector may be shared, so the handler only does this pair's part: a shared pair
+            // reaps on a workqueue; an owner-thread pair wakes its owner, who reaps on its own thread.
+            Thread wake = owner;
+            this.interruptHandler = wake == null ? () -> {
+                interruptsHandled++;
+                bottomHalves.enqueue(reapWork);
+            } : () -> {
+                interruptsHandled++;
+                interruptSeen = true;
+                LockSupport.unpark(wake);
+            };
+        }
+    }
+
+    /** {@return how many interrupts ran this pair's handler} For tests: completions came by interrupt. */
+    long interruptsHandled() {
+        return interruptsHandled;
     }
 
     /** Called by the controller once the queues exist on the device. */
     void activated(long generation) {
         this.generation = generation;
+        if (vector != null) {
+            // Only now: the vector may be shared (with the admin queue, whose Create I/O Queue completions raise it
+            // too), and a handler running before the pair is active would take it for a pair left over from a
+            // reset. Registration publishes the handler, and through it this pair, to the interrupt thread.
+            vector.addHandler(interruptHandler);
+        }
+    }
+
+    /**
+     * {@return the controller generation whose device-side queues this pair uses} When it is not the controller's
+     * current one, a reset has removed the queues from the device and the pair has not recreated them yet.
+     */
+    long deviceGeneration() {
+        return generation;
     }
 
     Queue queue() {
@@ -460,11 +503,15 @@ public final class IoQueuePair implements AutoCloseable {
 
     private int backOff(int idle, long leftNanos) {
         if (vector != null && owner != null) {
-            try {
-                vector.await(Duration.ofNanos(Math.min(leftNanos, TimeUnit.MILLISECONDS.toNanos(1))));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new NvmeException("interrupted while waiting for completions on queue " + qid, e);
+            // Sleep until this pair's handler wakes us (not on the vector's pending count: other pairs sharing the
+            // vector would consume it). A wake-up between our last reap and this park leaves the permit set, so
+            // park returns at once: none is lost. Past the fallback, poll anyway in case an interrupt was lost.
+            if (!interruptSeen) {
+                LockSupport.parkNanos(this, Math.min(leftNanos, interruptFallbackNanos));
+            }
+            interruptSeen = false;
+            if (Thread.currentThread().isInterrupted()) {
+                throw new NvmeException("interrupted while waiting for completions on queue " + qid);
             }
             return idle;
         }
@@ -915,7 +962,9 @@ public final class IoQueuePair implements AutoCloseable {
             failAll(dmaStopped ? status : Integer.MIN_VALUE);
             state = CLOSED;
             if (vector != null) {
-                vector.setHandler(null);
+                // Only this pair's handler: the vector may carry other pairs' and the admin queue's. A delivery
+                // already running may still call it once; it finds the pair closed and does nothing harmful.
+                vector.removeHandler(interruptHandler);
             }
             if (dmaStopped) {
                 releaseMemory();

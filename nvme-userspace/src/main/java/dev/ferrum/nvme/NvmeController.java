@@ -42,8 +42,9 @@ import java.util.function.Consumer;
  * wait {@code CSTS.RDY = 1}; Identify Controller; Set Features Number of Queues (the controller may grant fewer);
  * Identify the active namespaces; arm Asynchronous Event Requests. {@code CSTS.CFS} at any point fails bring-up.
  *
- * <p>Recovery: a fatal status ({@code CSTS.CFS}), an invalid completion entry, or a command that stays stuck
- * after an Abort resets the controller on its own ordered workqueue; see {@link IoQueuePair} for what happens to
+ * <p>Recovery: a fatal status ({@code CSTS.CFS}), an invalid completion entry, an admin command outstanding past
+ * {@link NvmeOptions#adminTimeout()}, or an I/O command that stays stuck after an Abort resets the controller on its
+ * own ordered workqueue ({@link #lastResetReason()} says why); see {@link IoQueuePair} for what happens to
  * outstanding commands. A reset that fails leaves the controller {@link State#FAILED}.
  *
  * <p>Invariants: at most one reset runs at a time; a queue pair's device-side queues belong to one controller
@@ -84,6 +85,8 @@ public final class NvmeController implements AutoCloseable {
     private final Map<Integer, Namespace> namespaces = new LinkedHashMap<>();
     private final List<Consumer<AsyncEvent>> eventListeners = new CopyOnWriteArrayList<>();
     private final Work adminBottomHalf;
+    /** The admin queue's handler on vector 0, which I/O queue pairs share when vectors are scarce. */
+    private final Runnable adminInterrupt;
     private final DelayedWork watchdog;
     private final Object stateLock = new Object();
     private volatile State state = State.LIVE;
@@ -92,6 +95,9 @@ public final class NvmeController implements AutoCloseable {
     private volatile String failure;
     private volatile long resets;
     private volatile String pendingResetReason;
+    private volatile String lastResetReason;
+    /** Set once bring-up succeeded: resets are requested only from then on. */
+    private volatile boolean broughtUp;
     /** The generation for which a reset is scheduled (so requests about one problem merge). */
     private long resetScheduledFor;
     /** Abort commands outstanding: at most ACL (Identify Controller) at once; beyond that, reset instead. */
@@ -136,11 +142,13 @@ public final class NvmeController implements AutoCloseable {
         this.workqueue = Workqueue.builder("nvme-" + address).ordered().build();
         this.resetWork = new Work("nvme reset " + address, this::resetNow);
         this.adminBottomHalf = new Work("nvme admin completions " + address, this::pollAdmin);
+        this.adminInterrupt = this::adminInterrupted;
         this.watchdog = new DelayedWork("nvme watchdog " + address, this::watchdogTick);
         try {
             disable();
             int adminEntries = Math.min(options.adminQueueDepth(), Math.min(cap.maxQueueEntries(), 4096));
-            this.admin = new AdminQueue(adminEntries, pool, regs, cap.doorbellStride(), this::deviceFault);
+            this.admin = new AdminQueue(adminEntries, pool, regs, cap.doorbellStride(), this::deviceFault,
+                    this::adminTimedOut);
             this.vectors = enableInterrupts();
             enable();
             this.info = identifyController();
@@ -157,6 +165,7 @@ public final class NvmeController implements AutoCloseable {
                 }
             }
             armAsyncEvents();
+            broughtUp = true;
             workqueue.enqueue(watchdog, options.watchdogPeriod());
         } catch (RuntimeException e) {
             abandon("bring-up failed: " + e.getMessage());
@@ -252,8 +261,9 @@ public final class NvmeController implements AutoCloseable {
         }
         int count = Math.min(available, 1 + options.ioQueues());
         List<InterruptVector> v = device.enableMsix(count);
-        v.getFirst().setHandler(() -> workqueue.enqueue(adminBottomHalf));
-        admin.useInterrupts(v.getFirst());
+        // Added, not set: with fewer vectors than queue pairs, I/O pairs add their own handlers to vector 0 too.
+        v.getFirst().addHandler(adminInterrupt);
+        admin.useInterrupts(options.interruptFallback());
         LOG.debug("{}: {} MSI-X vector(s) enabled", address, count);
         return v;
     }
@@ -324,7 +334,9 @@ public final class NvmeController implements AutoCloseable {
 
     private void submitAsyncEventRequest() {
         long g = generation;
-        admin.submit("Asynchronous Event Request", Nvme.NVME_ADMIN_ASYNC_EVENT(), 0, 0, null, null, 0, 0, 0, 0, 0, 0)
+        // No timeout: the controller completes it only when an event happens, possibly never.
+        admin.submit("Asynchronous Event Request", null, Nvme.NVME_ADMIN_ASYNC_EVENT(), 0, 0, null, null, 0, 0, 0, 0,
+                        0, 0)
                 .whenComplete((dw0, error) -> {
                     if (error != null) {
                         return; // aborted by a reset (re-armed by it) or the controller closed
@@ -407,8 +419,8 @@ public final class NvmeController implements AutoCloseable {
             return;
         }
         try {
-            admin.submit("Abort (SQ " + sqid + ", CID " + cid + ")", Nvme.NVME_ADMIN_ABORT(), 0, 0, null, null,
-                    cid << 16 | sqid, 0, 0, 0, 0, 0).whenComplete((dw0, error) -> {
+            admin.submit("Abort (SQ " + sqid + ", CID " + cid + ")", options.adminTimeout(), Nvme.NVME_ADMIN_ABORT(),
+                    0, 0, null, null, cid << 16 | sqid, 0, 0, 0, 0, 0).whenComplete((dw0, error) -> {
                         abortsInFlight.decrementAndGet();
                         if (error == null && (dw0 & 1) != 0) {
                             LOG.warn("{}: Abort of CID {} on queue {}: the controller did not abort it", address, cid,
@@ -421,6 +433,12 @@ public final class NvmeController implements AutoCloseable {
             requestReset("cannot send Abort for CID " + cid + " on queue " + sqid + ": " + e.getMessage(),
                     observedGeneration);
         }
+    }
+
+    /** The admin queue's hard-IRQ half, on the interrupt thread: short, no allocation. */
+    private void adminInterrupted() {
+        admin.wakeWaiters(); // threads waiting for an admin command poll at once
+        workqueue.enqueue(adminBottomHalf); // and asynchronous completions (events, Aborts) are reaped
     }
 
     private void pollAdmin() {
@@ -500,19 +518,7 @@ public final class NvmeController implements AutoCloseable {
 
     /** Deletes the pair's queues on the device and releases it; called by {@link IoQueuePair#close()}. */
     void deleteQueuePair(IoQueuePair qp) {
-        boolean deleted = false;
-        if (state == State.LIVE && qp.isOpen()) {
-            try {
-                adminCommand("Delete I/O Submission Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_SQ(), 0, null,
-                        qp.id(), 0, 0);
-                qp.drainForDelete(); // commands the deletion aborted completed into the CQ
-                adminCommand("Delete I/O Completion Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_CQ(), 0, null,
-                        qp.id(), 0, 0);
-                deleted = true;
-            } catch (NvmeException | RevokedException e) {
-                LOG.warn("{}: deleting queue pair {} failed: {}", address, qp.id(), e.getMessage());
-            }
-        }
+        boolean deleted = qp.isOpen() && deleteQueuesOnDevice(qp, true);
         boolean safe = deleted || dmaStopped;
         qp.releaseAfterDelete(safe, IoStatus.QUEUE_CLOSED);
         synchronized (stateLock) {
@@ -524,6 +530,37 @@ public final class NvmeController implements AutoCloseable {
             if (qp == defaultQueuePair) {
                 defaultQueuePair = null;
             }
+        }
+    }
+
+    /**
+     * Delete I/O Submission Queue, then Delete I/O Completion Queue, for {@code qp}'s queues, if they exist on the
+     * device (the controller is live and the pair has its queues of the current generation; after a reset that the
+     * pair has not yet recovered from, the device has none). With {@code drain}, the caller has the right to reap
+     * the pair (it closes the pair, on its owner thread or any thread for a shared pair) and commands the deletion
+     * aborted are completed in between; without, only admin commands are sent and the pair's rings are not touched.
+     *
+     * @return whether the device no longer has the queues
+     */
+    private boolean deleteQueuesOnDevice(IoQueuePair qp, boolean drain) {
+        if (state != State.LIVE) {
+            return false;
+        }
+        if (qp.deviceGeneration() != generation) {
+            return true; // the reset that made its generation stale disabled the controller, removing the queues
+        }
+        try {
+            adminCommand("Delete I/O Submission Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_SQ(), 0, null, qp.id(), 0,
+                    0);
+            if (drain) {
+                qp.drainForDelete(); // commands the deletion aborted completed into the CQ
+            }
+            adminCommand("Delete I/O Completion Queue " + qp.id(), Nvme.NVME_ADMIN_DELETE_CQ(), 0, null, qp.id(), 0,
+                    0);
+            return true;
+        } catch (NvmeException | RevokedException e) {
+            LOG.warn("{}: deleting queue pair {} failed: {}", address, qp.id(), e.getMessage());
+            return false;
         }
     }
 
@@ -556,6 +593,9 @@ public final class NvmeController implements AutoCloseable {
      */
     void requestReset(String reason, long observed) {
         synchronized (stateLock) {
+            if (!broughtUp) {
+                return; // bring-up fails instead, and abandon() cleans up: a reset must not run beside it
+            }
             if (state == State.CLOSED || state == State.FAILED || observed != generation
                     || resetScheduledFor == generation) {
                 return;
@@ -569,6 +609,11 @@ public final class NvmeController implements AutoCloseable {
 
     private void deviceFault(String what) {
         requestReset("invalid completion entry: " + what, generation);
+    }
+
+    /** An admin command timed out: reset, as Linux does (the reset also reclaims the command's slot). */
+    private void adminTimedOut(String what) {
+        requestReset("admin command timed out: " + what, generation);
     }
 
     /**
@@ -593,6 +638,7 @@ public final class NvmeController implements AutoCloseable {
                 return;
             }
             reason = pendingResetReason;
+            lastResetReason = reason;
             state = State.RESETTING;
             generation++;
             resets++;
@@ -600,7 +646,7 @@ public final class NvmeController implements AutoCloseable {
         LOG.warn("{}: resetting controller (reset #{}): {}", address, resets, reason);
         try {
             disable();
-            admin.abortAllAndReset(new NvmeException("admin command aborted by a controller reset"));
+            admin.abortAllAndReset(new NvmeException("admin command aborted by a controller reset (" + reason + ")"));
             enable();
             int granted = setNumberOfQueues(options.ioQueues());
             synchronized (stateLock) {
@@ -669,6 +715,10 @@ public final class NvmeController implements AutoCloseable {
                 requestReset("controller fatal status (CSTS.CFS)", generation);
             } else if (state == State.LIVE) {
                 admin.poll();
+                String stuck = admin.expired(System.nanoTime());
+                if (stuck != null) {
+                    requestReset("admin command timed out: " + stuck, generation);
+                }
                 for (IoQueuePair qp : queuePairsSnapshot()) {
                     qp.watchdog();
                 }
@@ -760,6 +810,11 @@ public final class NvmeController implements AutoCloseable {
         return resets;
     }
 
+    /** {@return why the most recent reset ran (as logged), or null if none has} */
+    public String lastResetReason() {
+        return lastResetReason;
+    }
+
     /** {@return the I/O queue pairs the controller granted} */
     public int maxQueuePairs() {
         return grantedQueues;
@@ -845,8 +900,9 @@ public final class NvmeController implements AutoCloseable {
      * Shuts the controller down: closes namespaces and shared queue pairs (outstanding commands complete first,
      * up to their timeout), deletes the I/O queues, performs a normal shutdown ({@code CC.SHN}, waiting for
      * {@code CSTS.SHST} complete), disables the controller and frees its memory. Owner-thread queue pairs still
-     * open are marked failed: their owner's next call completes their commands with an error and frees them.
-     * Idempotent.
+     * open are marked failed first, and then their queues are deleted too (NVMe 1.4 section 7.6.2: submission
+     * queues, then completion queues, before the shutdown), with admin commands only: their rings stay their
+     * owner's, whose next call completes their commands with an error and frees them. Idempotent.
      */
     @Override
     public void close() {
@@ -867,7 +923,11 @@ public final class NvmeController implements AutoCloseable {
                     LOG.warn("{}: closing {} failed: {}", address, qp, e.getMessage());
                 }
             } else {
+                // The owner may be between its state check and a doorbell write: such a late write reaches a
+                // deleted queue, which a controller reports as an error event, harmless here. Its commands are
+                // aborted by the deletion; the owner sees them failed on its next call.
                 qp.markFailed();
+                deleteQueuesOnDevice(qp, false);
             }
         }
         State before;
@@ -888,6 +948,7 @@ public final class NvmeController implements AutoCloseable {
             LOG.error("{}: shutdown failed: {}", address, e.getMessage());
         }
         admin.abortAllAndReset(new ControllerFailedException(address + " is closed"));
+        removeAdminInterrupt();
         workqueue.destroy();
         if (dmaStopped) {
             admin.release();
@@ -903,7 +964,10 @@ public final class NvmeController implements AutoCloseable {
         }
     }
 
-    /** Normal shutdown (section 7.6.2): delete I/O queues, CC.SHN = 01b, wait CSTS.SHST = 10b, then disable. */
+    /**
+     * Normal shutdown (section 7.6.2), after {@link #close()} deleted the I/O queues: CC.SHN = 01b, wait
+     * CSTS.SHST = 10b, then disable.
+     */
     private void shutdown() {
         int cc = NvmeRegs.CC.read(regs);
         NvmeRegs.CC.write(regs, NvmeRegs.CC_SHN.with(cc, NvmeRegs.SHN_NORMAL));
@@ -968,7 +1032,16 @@ public final class NvmeController implements AutoCloseable {
         if (dmaStopped) {
             releaseRingsAfterDmaStopped();
         }
+        removeAdminInterrupt();
         workqueue.destroy();
+    }
+
+    /** Takes the admin queue's handler (only it) off vector 0 before the workqueue it feeds goes away. */
+    private void removeAdminInterrupt() {
+        List<InterruptVector> v = vectors; // null if bring-up failed before interrupts were enabled
+        if (v != null && !v.isEmpty()) {
+            v.getFirst().removeHandler(adminInterrupt);
+        }
     }
 
     @Override

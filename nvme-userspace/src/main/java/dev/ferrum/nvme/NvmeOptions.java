@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * Controller-wide settings of the NVMe driver. Defaults suit a real drive; tests shorten the timeouts.
  *
- * <p>Invariants: depths are at least 2; timeouts are positive; {@code ioQueues} is 1..65535.
+ * <p>Invariants: depths are at least 2; timeouts and periods are positive; {@code ioQueues} is 1..65535.
  */
 public final class NvmeOptions {
     private final int adminQueueDepth;
@@ -19,6 +19,7 @@ public final class NvmeOptions {
     private final boolean interrupts;
     private final int asyncEventRequests;
     private final Duration watchdogPeriod;
+    private final Duration interruptFallback;
 
     private NvmeOptions(Builder b) {
         this.adminQueueDepth = b.adminQueueDepth;
@@ -31,6 +32,7 @@ public final class NvmeOptions {
         this.interrupts = b.interrupts;
         this.asyncEventRequests = b.asyncEventRequests;
         this.watchdogPeriod = b.watchdogPeriod;
+        this.interruptFallback = b.interruptFallback;
     }
 
     /** {@return the defaults} */
@@ -92,6 +94,15 @@ public final class NvmeOptions {
         return watchdogPeriod;
     }
 
+    /**
+     * {@return how long a thread waiting for an interrupt (an owner-thread queue pair in interrupt mode, an admin
+     * command) sleeps before it reads its completion queue anyway (default 1 ms)} A lost interrupt delays a
+     * completion by at most this much; shared queue pairs have the {@link #watchdogPeriod() watchdog} instead.
+     */
+    public Duration interruptFallback() {
+        return interruptFallback;
+    }
+
     /** Builds {@link NvmeOptions}. */
     public static final class Builder {
         private int adminQueueDepth = 32;
@@ -104,6 +115,7 @@ public final class NvmeOptions {
         private boolean interrupts = true;
         private int asyncEventRequests = 1;
         private Duration watchdogPeriod = Duration.ofMillis(100);
+        private Duration interruptFallback = Duration.ofMillis(1);
 
         private Builder() {}
 
@@ -163,6 +175,11 @@ public final class NvmeOptions {
 
         public Builder watchdogPeriod(Duration period) {
             this.watchdogPeriod = positive(period, "watchdog period");
+            return this;
+        }
+
+        public Builder interruptFallback(Duration period) {
+            this.interruptFallback = positive(period, "interrupt fallback period");
             return this;
         }
 

@@ -11,8 +11,11 @@ import java.util.Objects;
  * {@link Threading#SHARED} lets any thread submit and complete, serialized by a spin lock.
  *
  * <p>Completion: {@link Completion#POLLING} (default) finds completions by reading the completion queue;
- * {@link Completion#INTERRUPT} gives the queue its own MSI-X vector: waiting threads sleep until it fires, and for a
- * shared pair the interrupt's bottom half completes commands on a workqueue even when no thread is polling.
+ * {@link Completion#INTERRUPT} gives the queue an MSI-X vector: waiting threads sleep until it fires, and for a
+ * shared pair the interrupt's bottom half completes commands on a workqueue even when no thread is polling. The
+ * vector is the queue's own when the device has one per queue; otherwise queues share vectors (with a single vector,
+ * also with the admin queue), each with its own handler, so a queue's interrupt wakes only work that checks it.
+ * A thread waiting for an interrupt polls anyway after {@link NvmeOptions#interruptFallback()}.
  */
 public final class QueuePairOptions {
     /** Who may use the queue pair. */

@@ -3,7 +3,11 @@ package dev.ferrum.driver.pci;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -11,14 +15,22 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One MSI-X vector of a {@link PciDevice}, delivered as a callback, as a pollable count, or both.
  *
- * <p>Delivery: each interrupt the device raises increments {@link #pending()} and runs the handler, if one is set,
- * on the device's interrupt thread (the "hard IRQ" context: keep it short and hand the real work to a
- * {@link dev.ferrum.driver.workqueue.Workqueue}). Interrupts that arrive together may be coalesced into one
+ * <p>Delivery: each interrupt the device raises increments {@link #pending()} and runs every registered handler,
+ * in registration order, on the device's interrupt thread (the "hard IRQ" context: keep it short and hand the real
+ * work to a {@link dev.ferrum.driver.workqueue.Workqueue}). Interrupts that arrive together may be coalesced into one
  * delivery with a count greater than one, as an eventfd does.
  *
+ * <p>Sharing: when a device has fewer vectors than queues, several users share one vector, as with Linux's
+ * {@code IRQF_SHARED}: each registers its own handler with {@link #addHandler} and removes exactly that one with
+ * {@link #removeHandler}; every delivery runs all of them, and each checks its own queue. {@link #setHandler}
+ * replaces all handlers and suits a vector with a single user only. The {@link #pending()} count is one per vector:
+ * with several users, each should wake its waiters from a handler of its own rather than wait with
+ * {@link #await(Duration)}, which hands each interrupt to only one waiter.
+ *
  * <p>Invariants: every interrupt is counted exactly once in {@link #total()}; {@link #take()} and
- * {@link #await(Duration)} consume pending interrupts, each exactly once across all callers. A handler that throws
- * is logged and does not stop delivery.
+ * {@link #await(Duration)} consume pending interrupts, each exactly once across all callers; each delivery runs each
+ * handler registered when the delivery began exactly once. A handler that throws is logged and does not stop
+ * delivery, to it or to the other handlers.
  *
  * <p>Memory ordering: what the device wrote before raising the interrupt (a completion entry) is visible to the
  * handler and to a thread returning from {@link #await}; drivers still read completion entries with acquire
@@ -26,6 +38,16 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class InterruptVector {
     private static final Logger LOG = LoggerFactory.getLogger(InterruptVector.class);
+    private static final Runnable[] NO_HANDLERS = new Runnable[0];
+    private static final VarHandle HANDLERS;
+
+    static {
+        try {
+            HANDLERS = MethodHandles.lookup().findVarHandle(InterruptVector.class, "handlers", Runnable[].class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final int index;
     private final String name;
@@ -34,7 +56,14 @@ public final class InterruptVector {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
     private volatile int waiters;
-    private volatile Runnable handler;
+    /**
+     * The registered handlers: copy-on-write, never modified once published. Written only under
+     * {@link #registration} with release ordering; the interrupt thread reads it with acquire ordering, so it sees a
+     * complete array and everything its handlers' registrants did before registering them.
+     */
+    @SuppressWarnings("unused") // through HANDLERS
+    private Runnable[] handlers = NO_HANDLERS;
+    private final Object registration = new Object();
 
     InterruptVector(int index, String name) {
         this.index = index;
@@ -47,11 +76,60 @@ public final class InterruptVector {
     }
 
     /**
-     * Sets the handler run on the interrupt thread for each delivery ({@code null} to remove it). Pending counts are
-     * kept either way.
+     * Replaces every handler with {@code handler} ({@code null} to remove them all). Pending counts are kept either
+     * way. For a vector with one user; users sharing a vector use {@link #addHandler} and {@link #removeHandler}, so
+     * that none removes another's handler.
      */
     public void setHandler(Runnable handler) {
-        this.handler = handler;
+        synchronized (registration) {
+            // Release: pairs with the acquire in deliver().
+            HANDLERS.setRelease(this, handler == null ? NO_HANDLERS : new Runnable[] {handler});
+        }
+    }
+
+    /**
+     * Adds {@code handler} to those run on each delivery, after the ones already registered. Deliveries that began
+     * before this call may not run it.
+     *
+     * @throws NullPointerException if handler is null
+     */
+    public void addHandler(Runnable handler) {
+        Objects.requireNonNull(handler, "interrupt handler");
+        synchronized (registration) {
+            Runnable[] old = (Runnable[]) HANDLERS.getAcquire(this);
+            Runnable[] grown = Arrays.copyOf(old, old.length + 1);
+            grown[old.length] = handler;
+            HANDLERS.setRelease(this, grown); // pairs with the acquire in deliver()
+        }
+    }
+
+    /**
+     * Removes one registration of {@code handler} (compared by identity), leaving the other handlers in place. A
+     * delivery already running when this is called may still run it once more; handlers must tolerate that late
+     * call (unlike Linux's {@code free_irq}, this does not wait for running handlers, so a handler may remove
+     * itself).
+     *
+     * @return whether it was registered
+     */
+    public boolean removeHandler(Runnable handler) {
+        synchronized (registration) {
+            Runnable[] old = (Runnable[]) HANDLERS.getAcquire(this);
+            for (int i = 0; i < old.length; i++) {
+                if (old[i] == handler) {
+                    Runnable[] shrunk = new Runnable[old.length - 1];
+                    System.arraycopy(old, 0, shrunk, 0, i);
+                    System.arraycopy(old, i + 1, shrunk, i, old.length - i - 1);
+                    HANDLERS.setRelease(this, shrunk.length == 0 ? NO_HANDLERS : shrunk); // pairs with deliver()
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** {@return how many handlers are registered} */
+    public int handlerCount() {
+        return ((Runnable[]) HANDLERS.getAcquire(this)).length;
     }
 
     /** {@return interrupts delivered and not yet taken} */
@@ -112,8 +190,10 @@ public final class InterruptVector {
                 lock.unlock();
             }
         }
-        Runnable h = handler;
-        if (h != null) {
+        // Acquire: pairs with the release in the registration methods, so the array's elements are visible. No
+        // allocation per interrupt: the array is read, never copied, here.
+        Runnable[] hs = (Runnable[]) HANDLERS.getAcquire(this);
+        for (Runnable h : hs) {
             try {
                 h.run();
             } catch (RuntimeException | Error e) {

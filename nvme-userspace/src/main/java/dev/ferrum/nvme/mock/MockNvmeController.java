@@ -174,6 +174,7 @@ public final class MockNvmeController extends DeviceModel {
     private volatile int controllerResets;
     private volatile int functionLevelResets;
     private volatile int shutdowns;
+    private volatile List<Integer> ioQueuesAtShutdown = List.of();
     private volatile long interruptsRaised;
     private volatile long invalidDoorbells;
 
@@ -396,6 +397,13 @@ public final class MockNvmeController extends DeviceModel {
     }
 
     private void startShutdown() {
+        List<Integer> left = new ArrayList<>();
+        for (int q = 1; q <= maxQueueId; q++) {
+            if (sqs[q] != null || cqs[q] != null) {
+                left.add(q);
+            }
+        }
+        ioQueuesAtShutdown = List.copyOf(left);
         enabling = false;
         shutdownState = SHST_OCCURRING;
         shutdownDue = System.nanoTime() + config.shutdownDelay().toNanos();
@@ -1161,6 +1169,15 @@ public final class MockNvmeController extends DeviceModel {
     /** {@return completed shutdowns (CSTS.SHST reached 2)} */
     public int shutdowns() {
         return shutdowns;
+    }
+
+    /**
+     * {@return the IDs of the I/O queues (submission or completion) that still existed when the host last requested
+     * a shutdown (CC.SHN), empty if none did or no shutdown was requested} NVMe 1.4 section 7.6.2 asks the host to
+     * delete its I/O queues first.
+     */
+    public List<Integer> ioQueuesAtShutdown() {
+        return ioQueuesAtShutdown;
     }
 
     /** {@return MSI-X interrupts the controller raised (at most one per completion queue per processing pass)} */
