@@ -784,9 +784,12 @@ public final class IoQueuePair implements AutoCloseable {
     }
 
     private RuntimeException closedOrFailed() {
-        return state == CLOSED ? new IllegalStateException("queue pair " + qid + " of " + ctrl.address() + " is closed")
-                : new ControllerFailedException("queue pair " + qid + " of " + ctrl.address()
-                + " failed with its controller");
+        if (state == CLOSED) {
+            return new IllegalStateException("queue pair " + qid + " of " + ctrl.address() + " is closed");
+        }
+        String why = ctrl.failureReason(); // e.g. "the device was removed": tell the user what happened
+        return new ControllerFailedException("queue pair " + qid + " of " + ctrl.address()
+                + " failed with its controller" + (why != null ? ": " + why : ""));
     }
 
     /**

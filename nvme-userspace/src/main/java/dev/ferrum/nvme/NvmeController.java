@@ -830,7 +830,9 @@ public final class NvmeController implements AutoCloseable {
     private void requireLive() {
         State s = state;
         if (s == State.CLOSED) {
-            throw new IllegalStateException("controller " + address + " is closed");
+            // After a surprise removal or failed bring-up the controller is closed with a reason: give it.
+            String why = failure;
+            throw new IllegalStateException("controller " + address + " is closed" + (why != null ? ": " + why : ""));
         }
         if (s == State.FAILED) {
             throw new ControllerFailedException("controller " + address + " failed: " + failure);
