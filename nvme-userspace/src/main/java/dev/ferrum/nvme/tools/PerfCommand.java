@@ -4,8 +4,11 @@ import dev.ferrum.nvme.NvmeOptions;
 import dev.ferrum.nvme.QueuePairOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
@@ -18,6 +21,9 @@ import java.util.concurrent.Callable;
                 "  ./ferrum nvme perf -w randrw -M 70 --interrupts",
                 "  ./ferrum nvme perf --pci 0000:01:00.0 -q 64 -w randread -t 30"})
 final class PerfCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     TargetOptions target = new TargetOptions();
 
@@ -55,6 +61,7 @@ final class PerfCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        PrintWriter out = spec.commandLine().getOut();
         PerfRun.Pattern p;
         try {
             p = PerfRun.Pattern.valueOf(pattern.toUpperCase());
@@ -92,9 +99,9 @@ final class PerfCommand implements Callable<Integer> {
             PerfRun.Params params = new PerfRun.Params(queueDepth, (int) size, p, readPercent,
                     Duration.ofMillis((long) (seconds * 1000)), queuePairs,
                     interrupts ? QueuePairOptions.Completion.INTERRUPT : QueuePairOptions.Completion.POLLING, seed);
-            System.out.println("perf on " + t.describe() + ", namespace " + target.namespace);
-            PerfRun.Result r = new PerfRun(t.ctrl, t.namespace(target), params, System.out).run();
-            PerfRun.printSummary(System.out, params, r);
+            out.println("perf on " + t.describe() + ", namespace " + target.namespace);
+            PerfRun.Result r = new PerfRun(t.ctrl, t.namespace(target), params, out).run();
+            PerfRun.printSummary(out, params, r);
             return r.errors() == 0 ? 0 : 2;
         }
     }

@@ -3,8 +3,11 @@ package dev.ferrum.nvme.tools;
 import dev.ferrum.driver.pci.PciAddress;
 import dev.ferrum.driver.vfio.VfioSetup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 /** {@code setup}: bind a named device to vfio-pci and back, like SPDK's setup.sh. */
@@ -16,6 +19,9 @@ import java.util.concurrent.Callable;
                 "  ./ferrum nvme setup --pci 0000:01:00.0 --status   # show driver, IOMMU group, users",
                 "  ./ferrum nvme setup --pci 0000:01:00.0 --reset    # back to the kernel's nvme driver"})
 final class SetupCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--pci", required = true, paramLabel = "BDF",
             description = "The device, e.g. 0000:01:00.0 (lspci -D -d ::0108 lists NVMe controllers).")
     String pci;
@@ -28,10 +34,11 @@ final class SetupCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
         VfioSetup setup = VfioSetup.create();
         PciAddress address = PciAddress.parse(pci);
         VfioSetup.Status s = status ? setup.status(address) : reset ? setup.unbind(address) : setup.bind(address);
-        System.out.println(s.describe());
+        out.println(s.describe());
         return 0;
     }
 }
