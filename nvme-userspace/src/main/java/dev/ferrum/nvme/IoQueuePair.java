@@ -484,13 +484,13 @@ public final class IoQueuePair implements AutoCloseable {
         // The first wave's submission checks the whole request (state first), before any part of it is sent.
         SyncWaiter w = owner != null ? ownerWaiter : new SyncWaiter();
         long done = 0;
-        do {
+        while (true) {
             int rest = (int) (blocks - done);
             w.reset();
             long sent = submit(opcode, ns, lba + done, rest, buffer, done * ns.blockSize(), w, 0, true);
             if (sent < 0) {
                 awaitFreeSlot(opcode, ns, lba + done, rest);
-                continue;
+                continue; // nothing was sent: try this wave again
             }
             int idle = 0;
             long deadline = System.nanoTime() + 2 * (timeoutNanos + abortTimeoutNanos);
@@ -509,7 +509,10 @@ public final class IoQueuePair implements AutoCloseable {
                 throw IoStatus.toException(w.status, describe(opcode, ns, lba + done, (int) sent));
             }
             done += sent;
-        } while (done < blocks);
+            if (done >= blocks) {
+                return; // a flush covers no blocks: it is done after its one wave
+            }
+        }
     }
 
     /** Completes commands until a slot is free, for at most the command timeout. */

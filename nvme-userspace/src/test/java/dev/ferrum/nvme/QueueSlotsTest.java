@@ -159,6 +159,21 @@ class QueueSlotsTest {
     }
 
     @Test
+    void aSyncFlushOnAFullQueueWaitsAndIsSent() throws Exception {
+        try (TestBed t = new TestBed();
+             IoQueuePair qp = t.ctrl.createQueuePair(QueuePairOptions.builder().depth(2).build()); // one slot
+             DmaBuffer b = t.buffer(4096)) {
+            long flushes = t.mock.ioCommandsCompleted(0x00);
+            CompletableFuture<Void> read = qp.readAsync(t.ns(), 0, 1, b);
+            assertEquals(0, qp.capacity() - qp.outstanding());
+            qp.flush(t.ns());
+            assertEquals(flushes + 1, t.mock.ioCommandsCompleted(0x00), "the flush reached the controller");
+            assertTrue(read.isDone());
+            read.get();
+        }
+    }
+
+    @Test
     void aNegativeBlockCountIsReportedAsItIs() {
         try (TestBed t = new TestBed(); IoQueuePair qp = t.ctrl.createQueuePair(); DmaBuffer b = t.buffer(4096)) {
             assertEquals("Read of -1 blocks: at least 1 is needed",

@@ -28,7 +28,9 @@ final class PerfCommand implements Callable<Integer> {
     TargetOptions target = new TargetOptions();
 
     @Option(names = {"-q", "--queue-depth"}, defaultValue = "32",
-            description = "I/Os in flight per queue pair (default: ${DEFAULT-VALUE}).")
+            description = "I/Os in flight per queue pair (default: ${DEFAULT-VALUE}). An I/O larger than the "
+                    + "controller's MDTS is split into several commands; queues are sized for them, and the depth is "
+                    + "reduced (with a note) only if the controller's queues cannot hold that many.")
     int queueDepth;
 
     @Option(names = {"-o", "--io-size"}, defaultValue = "4096", description = "I/O size in bytes (default: "
