@@ -32,7 +32,15 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Three ways to submit: synchronous ({@link #read(Namespace, long, int, DmaBuffer)}: waits, throws on error);
  * {@link CompletableFuture} ({@link #readAsync}); and the allocation-free callback form
  * ({@link #read(Namespace, long, int, DmaBuffer, IoCallback, long)}), completed by {@link #processCompletions(int)}.
- * Transfers larger than the controller's maximum (MDTS) are split into several commands and complete once.
+ * Transfers larger than {@link #maxCommandBytes()} (MDTS, at most 2 MiB) are split into several commands and
+ * complete once.
+ *
+ * <p>Queue slots: every command takes one of {@link #capacity()} slots until it completes, so a split transfer
+ * takes {@link #commandsFor(Namespace, int) commandsFor(ns, blocks)} slots, and a queue sized for N outstanding
+ * I/Os holds only N / that many of them. A synchronous call never fails for lack of slots: it sends what fits,
+ * waits for free slots (completing other commands meanwhile) up to the command timeout, and then throws
+ * {@link NvmeTimeoutException}. An asynchronous call (future or callback) does not wait: if its commands do not all
+ * fit now, it throws {@link QueueFullException} and sends nothing, so the caller can complete some and retry.
  *
  * <p>Checks before anything is sent: LBA range inside the namespace, block count, the buffer large enough, mapped
  * for this controller and dword aligned, the namespace open, the pair open, the right thread. A data buffer is
@@ -135,8 +143,7 @@ public final class IoQueuePair implements AutoCloseable {
         this.maxRetries = ctrl.options().maxRetries();
         this.vector = vector;
         this.vectorIndex = vectorIndex;
-        long mdts = ctrl.maxTransferBytes();
-        this.maxCommandBytes = mdts == 0 ? MAX_COMMAND_BYTES : Math.min(mdts, MAX_COMMAND_BYTES);
+        this.maxCommandBytes = ctrl.maxCommandBytes();
         this.doneContext = new Object[q.capacity()];
         this.doneTag = new long[q.capacity()];
         this.doneStatus = new int[q.capacity()];
@@ -229,6 +236,31 @@ public final class IoQueuePair implements AutoCloseable {
     /** {@return the largest transfer one command carries here (MDTS, at most 2 MiB); larger ones are split} */
     public long maxCommandBytes() {
         return maxCommandBytes;
+    }
+
+    /**
+     * {@return how many commands, hence queue slots, a read or write of {@code blocks} blocks of {@code ns} takes
+     * here} (Write Zeroes and Deallocate are split at 65536 blocks per command; a flush is one command.)
+     *
+     * @throws IllegalArgumentException if {@code blocks} is not positive
+     */
+    public int commandsFor(Namespace ns, int blocks) {
+        if (blocks < 1) {
+            throw new IllegalArgumentException(blocks + " blocks: at least 1 is needed");
+        }
+        return commandCount(blocks, blocksPerCommand(Nvme.NVME_CMD_READ(), ns));
+    }
+
+    private int blocksPerCommand(int opcode, Namespace ns) {
+        if (opcode == Nvme.NVME_CMD_FLUSH()) {
+            return 1;
+        }
+        boolean data = opcode == Nvme.NVME_CMD_READ() || opcode == Nvme.NVME_CMD_WRITE();
+        return (int) Math.min(65536, data ? maxCommandBytes >>> ns.blockShift() : 65536); // a shift, not a division
+    }
+
+    private static int commandCount(int blocks, int perCommand) {
+        return blocks <= perCommand ? 1 : (int) ((blocks + (long) perCommand - 1) / perCommand);
     }
 
     /** {@return whether the pair is open} */
@@ -451,20 +483,33 @@ public final class IoQueuePair implements AutoCloseable {
     // Submission
     // ---------------------------------------------------------------------------------------------------------
 
+    /** Asynchronous submission: all of the request's commands now, or {@link QueueFullException}. */
     private void submit(int opcode, Namespace ns, long lba, int blocks, DmaBuffer buffer, long offset,
                         Object context, long tag) {
+        submit(opcode, ns, lba, blocks, buffer, offset, context, tag, false);
+    }
+
+    /**
+     * Submits the request, or with {@code partial} as many of its leading commands as there are free slots.
+     *
+     * @return the blocks the submitted commands cover, or -1 if {@code partial} and no slot was free
+     */
+    private long submit(int opcode, Namespace ns, long lba, int blocks, DmaBuffer buffer, long offset,
+                        Object context, long tag, boolean partial) {
+        long sent;
         if (owner != null) {
             enter();
-            submitLocked(opcode, ns, lba, blocks, buffer, offset, context, tag);
+            sent = submitLocked(opcode, ns, lba, blocks, buffer, offset, context, tag, partial);
         } else {
             try (Guard<Queue> g = lock.lock()) {
                 enter();
-                submitLocked(opcode, ns, lba, blocks, buffer, offset, context, tag);
+                sent = submitLocked(opcode, ns, lba, blocks, buffer, offset, context, tag, partial);
             }
             if (vector == null && !(context instanceof SyncWaiter)) {
                 bottomHalves.enqueue(reapWork); // a shared polling pair completes asynchronous work in the background
             }
         }
+        return sent;
     }
 
     private CompletableFuture<Void> submitFuture(int opcode, Namespace ns, long lba, int blocks, DmaBuffer buffer) {
@@ -473,14 +518,23 @@ public final class IoQueuePair implements AutoCloseable {
         return f.future;
     }
 
+    /**
+     * A synchronous call: in waves of whatever fits in the free slots, each waited for. With no slot free (other
+     * threads' or earlier asynchronous commands hold them all) it completes commands and waits, up to the command
+     * timeout, rather than failing.
+     */
     private void sync(int opcode, Namespace ns, long lba, int blocks, DmaBuffer buffer) {
-        long maxPerWave = Math.max(1, (long) capacity() * (maxCommandBytes / ns.blockSize()));
+        // The first wave's submission checks the whole request (state first), before any part of it is sent.
+        SyncWaiter w = owner != null ? ownerWaiter : new SyncWaiter();
         long done = 0;
-        do {
-            int chunk = (int) Math.min(Math.max(blocks - done, 0), maxPerWave);
-            SyncWaiter w = owner != null ? ownerWaiter : new SyncWaiter();
+        while (true) {
+            int rest = (int) (blocks - done);
             w.reset();
-            submit(opcode, ns, lba + done, chunk, buffer, done * ns.blockSize(), w, 0);
+            long sent = submit(opcode, ns, lba + done, rest, buffer, done * ns.blockSize(), w, 0, true);
+            if (sent < 0) {
+                awaitFreeSlot(opcode, ns, lba + done, rest);
+                continue; // nothing was sent: try this wave again
+            }
             int idle = 0;
             long deadline = System.nanoTime() + 2 * (timeoutNanos + abortTimeoutNanos);
             while (!w.done) {
@@ -488,17 +542,38 @@ public final class IoQueuePair implements AutoCloseable {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         // The pair's own timeout handling should have completed it by now.
-                        throw new NvmeTimeoutException(describe(opcode, ns, lba + done, chunk)
+                        throw new NvmeTimeoutException(describe(opcode, ns, lba + done, (int) sent)
                                 + " did not complete: the controller is not responding");
                     }
                     idle = backOff(idle, left);
                 }
             }
             if (w.status != IoStatus.SUCCESS) {
-                throw IoStatus.toException(w.status, describe(opcode, ns, lba + done, chunk));
+                throw IoStatus.toException(w.status, describe(opcode, ns, lba + done, (int) sent));
             }
-            done += chunk;
-        } while (done < blocks);
+            done += sent;
+            if (done >= blocks) {
+                return; // a flush covers no blocks: it is done after its one wave
+            }
+        }
+    }
+
+    /** Completes commands until a slot is free, for at most the command timeout. */
+    private void awaitFreeSlot(int opcode, Namespace ns, long lba, int blocks) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        int idle = 0;
+        while (capacity() - outstanding() <= 0) {
+            if (processCompletions(Integer.MAX_VALUE) > 0) {
+                continue;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new NvmeTimeoutException(describe(opcode, ns, lba, blocks) + " waited "
+                        + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms for a free slot on queue pair " + qid
+                        + ": all " + capacity() + " stayed taken by other commands");
+            }
+            idle = backOff(idle, left);
+        }
     }
 
     private int backOff(int idle, long leftNanos) {
@@ -525,32 +600,24 @@ public final class IoQueuePair implements AutoCloseable {
         return idle + 1;
     }
 
-    private void submitLocked(int opcode, Namespace ns, long lba, int blocks, DmaBuffer buffer, long offset,
-                              Object context, long tag) {
-        ns.checkOpen();
-        if (ns.controller() != ctrl) {
-            throw new IllegalArgumentException("namespace " + ns.id() + " belongs to another controller");
-        }
-        boolean data = opcode == Nvme.NVME_CMD_READ() || opcode == Nvme.NVME_CMD_WRITE();
-        if (opcode != Nvme.NVME_CMD_FLUSH()) {
-            checkRange(opcode, ns, lba, blocks);
-        }
-        if (data) {
-            checkBuffer(ns, blocks, buffer, offset);
-        }
-        if (opcode == Nvme.NVME_CMD_WRITE_ZEROES() && !ctrl.info().supportsWriteZeroes()) {
-            throw new UnsupportedOperationException("controller " + ctrl.address() + " does not support Write Zeroes");
-        }
-        if (opcode == Nvme.NVME_CMD_DSM() && !ctrl.info().supportsDeallocate()) {
-            throw new UnsupportedOperationException("controller " + ctrl.address()
-                    + " does not support Dataset Management (deallocate)");
-        }
-        int perCommand = opcode == Nvme.NVME_CMD_FLUSH() ? 1
-                : (int) Math.min(65536, data ? maxCommandBytes >>> ns.blockShift() : 65536); // a shift, not a division
-        int commands = blocks <= perCommand ? 1 : (int) ((blocks + (long) perCommand - 1) / perCommand);
-        if (commands > q.capacity() - q.outstanding()) {
-            throw new QueueFullException("queue pair " + qid + " has " + (q.capacity() - q.outstanding())
-                    + " free slots; " + describe(opcode, ns, lba, blocks) + " needs " + commands);
+    private long submitLocked(int opcode, Namespace ns, long lba, int blocks, DmaBuffer buffer, long offset,
+                              Object context, long tag, boolean partial) {
+        checkRequest(opcode, ns, lba, blocks, buffer, offset);
+        int perCommand = blocksPerCommand(opcode, ns);
+        int commands = commandCount(blocks, perCommand);
+        int free = q.capacity() - q.outstanding();
+        if (commands > free) {
+            if (!partial) {
+                throw new QueueFullException("queue pair " + qid + " has " + free + " of " + q.capacity()
+                        + " slots free; " + describe(opcode, ns, lba, blocks) + " needs " + commands
+                        + " (split at " + maxCommandBytes + " bytes per command): complete some commands first, or "
+                        + "create the pair with a larger depth");
+            }
+            if (free == 0) {
+                return -1;
+            }
+            commands = free;
+            blocks = perCommand * free; // the leading part that fits; the caller sends the rest later
         }
         if (commands == 1) {
             issue(opcode, ns, lba, blocks, buffer, offset, context, tag);
@@ -564,6 +631,28 @@ public final class IoQueuePair implements AutoCloseable {
         }
         if (autoDoorbell) {
             q.ringDoorbell();
+        }
+        return opcode == Nvme.NVME_CMD_FLUSH() ? 0 : blocks;
+    }
+
+    /** Every check a request must pass before any of it is sent; no side effects. */
+    private void checkRequest(int opcode, Namespace ns, long lba, int blocks, DmaBuffer buffer, long offset) {
+        ns.checkOpen();
+        if (ns.controller() != ctrl) {
+            throw new IllegalArgumentException("namespace " + ns.id() + " belongs to another controller");
+        }
+        if (opcode != Nvme.NVME_CMD_FLUSH()) {
+            checkRange(opcode, ns, lba, blocks);
+        }
+        if (opcode == Nvme.NVME_CMD_READ() || opcode == Nvme.NVME_CMD_WRITE()) {
+            checkBuffer(ns, blocks, buffer, offset);
+        }
+        if (opcode == Nvme.NVME_CMD_WRITE_ZEROES() && !ctrl.info().supportsWriteZeroes()) {
+            throw new UnsupportedOperationException("controller " + ctrl.address() + " does not support Write Zeroes");
+        }
+        if (opcode == Nvme.NVME_CMD_DSM() && !ctrl.info().supportsDeallocate()) {
+            throw new UnsupportedOperationException("controller " + ctrl.address()
+                    + " does not support Dataset Management (deallocate)");
         }
     }
 
@@ -831,9 +920,12 @@ public final class IoQueuePair implements AutoCloseable {
     }
 
     private RuntimeException closedOrFailed() {
-        return state == CLOSED ? new IllegalStateException("queue pair " + qid + " of " + ctrl.address() + " is closed")
-                : new ControllerFailedException("queue pair " + qid + " of " + ctrl.address()
-                + " failed with its controller");
+        if (state == CLOSED) {
+            return new IllegalStateException("queue pair " + qid + " of " + ctrl.address() + " is closed");
+        }
+        String why = ctrl.failureReason(); // e.g. "the device was removed": tell the user what happened
+        return new ControllerFailedException("queue pair " + qid + " of " + ctrl.address()
+                + " failed with its controller" + (why != null ? ": " + why : ""));
     }
 
     /**

@@ -830,6 +830,15 @@ public final class NvmeController implements AutoCloseable {
         return info == null ? 0 : info.maxTransferBytes(cap.minPageSize());
     }
 
+    /**
+     * {@return the largest transfer one I/O command carries: MDTS, and at most 2 MiB (what one PRP list page can
+     * describe)} A larger read or write is split into several commands, each taking its own queue slot.
+     */
+    public long maxCommandBytes() {
+        long mdts = maxTransferBytes();
+        return mdts == 0 ? IoQueuePair.MAX_COMMAND_BYTES : Math.min(mdts, IoQueuePair.MAX_COMMAND_BYTES);
+    }
+
     /** {@return the DMA pool for this controller's buffers (mapped for the device)} */
     public DmaPool dmaPool() {
         return pool;
@@ -885,7 +894,9 @@ public final class NvmeController implements AutoCloseable {
     private void requireLive() {
         State s = state;
         if (s == State.CLOSED) {
-            throw new IllegalStateException("controller " + address + " is closed");
+            // After a surprise removal or failed bring-up the controller is closed with a reason: give it.
+            String why = failure;
+            throw new IllegalStateException("controller " + address + " is closed" + (why != null ? ": " + why : ""));
         }
         if (s == State.FAILED) {
             throw new ControllerFailedException("controller " + address + " failed: " + failure);

@@ -232,7 +232,7 @@ class IoTest {
                 qp.read(t.ns(), i, 1, buf, record, i);
             }
             QueueFullException e = assertThrows(QueueFullException.class, () -> qp.read(t.ns(), 9, 1, buf, record, 9));
-            assertTrue(e.getMessage().contains("has 0 free slots"), e.getMessage());
+            assertTrue(e.getMessage().contains("has 0 of 3 slots free"), e.getMessage());
             assertEquals(3, buf.pinCount(), "the buffer is pinned once per outstanding command");
             IllegalStateException busy = assertThrows(IllegalStateException.class, buf::close);
             assertTrue(busy.getMessage().contains("pinned by 3"), busy.getMessage());

@@ -38,11 +38,12 @@ import static dev.ferrum.nvme.mock.Layout.U64;
  * PCI 1de5:0a0e, class 01:08:02, a 64-bit BAR0 holding the registers, the
  * doorbells at 0x1000 with stride {@code 4 << CAP.DSTRD}, and the MSI-X table and PBA after the doorbells.
  * <ul>
- *   <li>CAP: MQES, CQR=1, AMS=0, TO, DSTRD, CSS=NVM, MPSMIN=0, MPSMAX from the config; VS = 1.4.0. Writes to CAP
- *       and VS are undone.</li>
+ *   <li>CAP: MQES, CQR=1, AMS=0, TO, DSTRD, CSS (NVM, or with {@code nvmCommandSet(false)} only "no I/O command
+ *       set"), MPSMIN and MPSMAX from the config; VS = 1.4.0. Writes to CAP and VS are undone.</li>
  *   <li>CC.EN 0→1: AQA, ASQ, ACQ and CC are validated (CSS=0, MPSMIN ≤ MPS ≤ MPSMAX, AMS=0, IOSQES=6,
  *       IOCQES=4, admin queue sizes 2..4096, queue bases page aligned and mapped); CSTS.RDY=1 after the
- *       configured ready delay, or CSTS.CFS=1 for a bad configuration ({@link #fatalReason()} says why).</li>
+ *       configured ready delay, or CSTS.CFS=1 for a bad configuration or when configured to fail while enabling
+ *       ({@code fatalOnEnable}); {@link #fatalReason()} says why.</li>
  *   <li>CC.EN 1→0: controller reset: every queue deleted, outstanding and held commands discarded without
  *       completion, outstanding AERs dropped, features back to defaults, doorbells zeroed, CSTS = 0.
  *       The media, the SMART counters and the error log survive.</li>
@@ -112,6 +113,8 @@ public final class MockNvmeController extends DeviceModel {
     private static final long REG_ACQ = Nvme.NVME_REG_ACQ();
     private static final int CSTS_RDY = 1;
     private static final int CSTS_CFS = 1 << 1;
+    /** CAP.CSS bit 7: the controller supports no I/O command set, only the admin command set. */
+    private static final int CSS_NO_IO_COMMAND_SET = 1 << 7;
     private static final int CSTS_SHST_SHIFT = 2;
     private static final int CSTS_SHST_MASK = 3 << CSTS_SHST_SHIFT;
     private static final int SHST_NONE = NvmeRegs.SHST_NORMAL;
@@ -196,8 +199,8 @@ public final class MockNvmeController extends DeviceModel {
         c = NvmeRegs.CAP_CQR.with(c, 1);
         c = NvmeRegs.CAP_TO.with(c, config.timeout());
         c = NvmeRegs.CAP_DSTRD.with(c, config.doorbellStride());
-        c = NvmeRegs.CAP_CSS.with(c, 1);
-        c = NvmeRegs.CAP_MPSMIN.with(c, 0);
+        c = NvmeRegs.CAP_CSS.with(c, config.nvmCommandSet() ? 1 : CSS_NO_IO_COMMAND_SET);
+        c = NvmeRegs.CAP_MPSMIN.with(c, config.mpsMin());
         c = NvmeRegs.CAP_MPSMAX.with(c, config.mpsMax());
         this.cap = c;
         this.sqs = new SubmissionQueue[maxQueueId + 1];
@@ -345,8 +348,8 @@ public final class MockNvmeController extends DeviceModel {
         String bad = null;
         if (NvmeRegs.CC_CSS.get(cc) != 0) {
             bad = "CC.CSS=" + NvmeRegs.CC_CSS.get(cc) + ": only the NVM command set (0) is supported";
-        } else if (mps > config.mpsMax()) {
-            bad = "CC.MPS=" + mps + " is above CAP.MPSMAX=" + config.mpsMax();
+        } else if (mps > config.mpsMax() || mps < config.mpsMin()) {
+            bad = "CC.MPS=" + mps + " is outside CAP.MPSMIN..MPSMAX=" + config.mpsMin() + ".." + config.mpsMax();
         } else if (NvmeRegs.CC_AMS.get(cc) != 0) {
             bad = "CC.AMS=" + NvmeRegs.CC_AMS.get(cc) + ": only round robin (0) is supported";
         } else if (NvmeRegs.CC_IOSQES.get(cc) != 6 || NvmeRegs.CC_IOCQES.get(cc) != 4) {
@@ -360,6 +363,10 @@ public final class MockNvmeController extends DeviceModel {
         }
         if (bad != null) {
             fail("CC.EN=1 with an invalid configuration: " + bad);
+            return;
+        }
+        if (config.fatalOnEnable()) {
+            fail("injected: internal error while enabling");
             return;
         }
         pageSize = (int) page;
@@ -1333,6 +1340,9 @@ public final class MockNvmeController extends DeviceModel {
         private final int doorbellStride;
         private final int timeout;
         private final int mpsMax;
+        private final int mpsMin;
+        private final boolean nvmCommandSet;
+        private final boolean fatalOnEnable;
         private final Duration readyDelay;
         private final int readyDelaySteps;
         private final Duration shutdownDelay;
@@ -1357,6 +1367,9 @@ public final class MockNvmeController extends DeviceModel {
             this.doorbellStride = b.doorbellStride;
             this.timeout = b.timeout;
             this.mpsMax = b.mpsMax;
+            this.mpsMin = b.mpsMin;
+            this.nvmCommandSet = b.nvmCommandSet;
+            this.fatalOnEnable = b.fatalOnEnable;
             this.readyDelay = b.readyDelay;
             this.readyDelaySteps = b.readyDelaySteps;
             this.shutdownDelay = b.shutdownDelay;
@@ -1415,6 +1428,21 @@ public final class MockNvmeController extends DeviceModel {
         /** {@return CAP.MPSMAX} */
         public int mpsMax() {
             return mpsMax;
+        }
+
+        /** {@return CAP.MPSMIN} */
+        public int mpsMin() {
+            return mpsMin;
+        }
+
+        /** {@return whether CAP.CSS reports the NVM command set (otherwise only "no I/O command set")} */
+        public boolean nvmCommandSet() {
+            return nvmCommandSet;
+        }
+
+        /** {@return whether the controller sets CSTS.CFS instead of CSTS.RDY whenever it is enabled} */
+        public boolean fatalOnEnable() {
+            return fatalOnEnable;
         }
 
         /** {@return the least time from CC.EN=1 to CSTS.RDY=1} */
@@ -1488,6 +1516,9 @@ public final class MockNvmeController extends DeviceModel {
             private int doorbellStride;
             private int timeout = 20;
             private int mpsMax = 4;
+            private int mpsMin;
+            private boolean nvmCommandSet = true;
+            private boolean fatalOnEnable;
             private Duration readyDelay = Duration.ZERO;
             private int readyDelaySteps;
             private Duration shutdownDelay = Duration.ZERO;
@@ -1573,6 +1604,27 @@ public final class MockNvmeController extends DeviceModel {
             /** CAP.MPSMAX, 0..4 (4 KiB .. 64 KiB pages). Default 4. */
             public Builder mpsMax(int value) {
                 mpsMax = range("CAP.MPSMAX", value, 0, 4);
+                return this;
+            }
+
+            /** CAP.MPSMIN, 0..4 (4 KiB .. 64 KiB pages), at most MPSMAX. Default 0. */
+            public Builder mpsMin(int value) {
+                mpsMin = range("CAP.MPSMIN", value, 0, 4);
+                return this;
+            }
+
+            /** Whether CAP.CSS reports the NVM command set; without it, only "no I/O command set". Default on. */
+            public Builder nvmCommandSet(boolean supported) {
+                nvmCommandSet = supported;
+                return this;
+            }
+
+            /**
+             * Fault injection at bring-up: every CC.EN 0→1 with a valid configuration sets CSTS.CFS (an internal
+             * error) instead of CSTS.RDY. Default off.
+             */
+            public Builder fatalOnEnable(boolean enabled) {
+                fatalOnEnable = enabled;
                 return this;
             }
 
@@ -1673,6 +1725,9 @@ public final class MockNvmeController extends DeviceModel {
             public Config build() {
                 if (namespaces.size() > 1024) {
                     throw new IllegalArgumentException(namespaces.size() + " namespaces: at most 1024");
+                }
+                if (mpsMin > mpsMax) {
+                    throw new IllegalArgumentException("CAP.MPSMIN " + mpsMin + " is above CAP.MPSMAX " + mpsMax);
                 }
                 return new Config(this);
             }

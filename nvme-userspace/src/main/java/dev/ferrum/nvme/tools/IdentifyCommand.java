@@ -8,8 +8,10 @@ import dev.ferrum.nvme.NvmeOptions;
 import dev.ferrum.nvme.SmartLog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 /** {@code identify}: controller and namespace data, like {@code nvme id-ctrl} and {@code nvme id-ns}. */
@@ -18,18 +20,22 @@ import java.util.concurrent.Callable;
         footer = {"", "Examples:", "  ./ferrum nvme identify", "  ./ferrum nvme identify --mock-block-size 4096",
                 "  ./ferrum nvme identify --pci 0000:01:00.0"})
 final class IdentifyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     TargetOptions target = new TargetOptions();
 
     @Override
     public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
         try (Target t = Target.open(target, NvmeOptions.builder())) {
-            print(t, System.out);
+            print(t, out);
         }
         return 0;
     }
 
-    static void print(Target t, PrintStream out) {
+    static void print(Target t, PrintWriter out) {
         NvmeController c = t.ctrl;
         ControllerInfo i = c.info();
         NvmeController.Capabilities cap = c.capabilities();

@@ -4,8 +4,11 @@ import dev.ferrum.nvme.NvmeOptions;
 import dev.ferrum.nvme.QueuePairOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
@@ -18,11 +21,16 @@ import java.util.concurrent.Callable;
                 "  ./ferrum nvme perf -w randrw -M 70 --interrupts",
                 "  ./ferrum nvme perf --pci 0000:01:00.0 -q 64 -w randread -t 30"})
 final class PerfCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     TargetOptions target = new TargetOptions();
 
     @Option(names = {"-q", "--queue-depth"}, defaultValue = "32",
-            description = "I/Os in flight per queue pair (default: ${DEFAULT-VALUE}).")
+            description = "I/Os in flight per queue pair (default: ${DEFAULT-VALUE}). An I/O larger than the "
+                    + "controller's MDTS is split into several commands; queues are sized for them, and the depth is "
+                    + "reduced (with a note) only if the controller's queues cannot hold that many.")
     int queueDepth;
 
     @Option(names = {"-o", "--io-size"}, defaultValue = "4096", description = "I/O size in bytes (default: "
@@ -55,6 +63,7 @@ final class PerfCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        PrintWriter out = spec.commandLine().getOut();
         PerfRun.Pattern p;
         try {
             p = PerfRun.Pattern.valueOf(pattern.toUpperCase());
@@ -92,9 +101,9 @@ final class PerfCommand implements Callable<Integer> {
             PerfRun.Params params = new PerfRun.Params(queueDepth, (int) size, p, readPercent,
                     Duration.ofMillis((long) (seconds * 1000)), queuePairs,
                     interrupts ? QueuePairOptions.Completion.INTERRUPT : QueuePairOptions.Completion.POLLING, seed);
-            System.out.println("perf on " + t.describe() + ", namespace " + target.namespace);
-            PerfRun.Result r = new PerfRun(t.ctrl, t.namespace(target), params, System.out).run();
-            PerfRun.printSummary(System.out, params, r);
+            out.println("perf on " + t.describe() + ", namespace " + target.namespace);
+            PerfRun.Result r = new PerfRun(t.ctrl, t.namespace(target), params, out).run();
+            PerfRun.printSummary(out, params, r);
             return r.errors() == 0 ? 0 : 2;
         }
     }

@@ -9,7 +9,7 @@ import dev.ferrum.nvme.NvmeController;
 import dev.ferrum.nvme.QueuePairOptions;
 import org.HdrHistogram.Histogram;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +23,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * The engine of {@code ferrum nvme perf}, modelled on {@code spdk_nvme_perf}: one worker thread per queue pair,
  * each keeping {@code queueDepth} I/Os in flight with the allocation-free callback API, recording every latency in
  * an HdrHistogram, with a progress line each second.
+ *
+ * <p>Queue depth counts I/Os; an I/O larger than the controller's per-command limit (MDTS) is split by the driver
+ * and takes several queue slots, so each queue pair is created with {@code queueDepth × commands per I/O} slots.
+ * Asynchronous submission never waits for slots (it throws {@code QueueFullException}), so the run must never ask
+ * for more than that. If the controller's largest queue (CAP.MQES) cannot hold it, the depth is reduced, said so
+ * on the output, and the summary reports the depth used.
  */
 final class PerfRun {
     /** The access pattern. */
@@ -31,7 +37,12 @@ final class PerfRun {
     record Params(int queueDepth, int ioSize, Pattern pattern, int readPercent, Duration time, int queuePairs,
                   QueuePairOptions.Completion completion, long seed) {}
 
-    record Result(long ios, long errors, double seconds, Histogram latencyNanos, long bytes) {
+    /**
+     * @param queueDepth     I/Os kept in flight per queue pair (may be less than asked, see the class comment)
+     * @param commandsPerIo  NVMe commands (queue slots) each I/O takes
+     */
+    record Result(long ios, long errors, double seconds, Histogram latencyNanos, long bytes, int queueDepth,
+                  int commandsPerIo) {
         double iops() {
             return ios / seconds;
         }
@@ -44,9 +55,9 @@ final class PerfRun {
     private final NvmeController ctrl;
     private final Namespace ns;
     private final Params p;
-    private final PrintStream out;
+    private final PrintWriter out;
 
-    PerfRun(NvmeController ctrl, Namespace ns, Params params, PrintStream out) {
+    PerfRun(NvmeController ctrl, Namespace ns, Params params, PrintWriter out) {
         if (params.ioSize() % ns.blockSize() != 0) {
             throw new IllegalArgumentException("I/O size " + params.ioSize() + " is not a multiple of the block size "
                     + ns.blockSize());
@@ -106,17 +117,20 @@ final class PerfRun {
         Histogram h = new Histogram(3);
         long ios = 0;
         long errors = 0;
+        int depth = Integer.MAX_VALUE;
         for (Worker w : workers) {
             h.add(w.histogram);
             ios += w.completed.get();
             errors += w.errors;
+            depth = Math.min(depth, w.buffers.length);
         }
-        return new Result(ios, errors, seconds, h, ios * p.ioSize());
+        return new Result(ios, errors, seconds, h, ios * p.ioSize(), depth, workers.getFirst().commandsPerIo);
     }
 
     /** One queue pair on its own thread. */
     private final class Worker implements IoCallback {
         final Thread thread;
+        final int index;
         final Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
         final AtomicLong completed = new AtomicLong();
         final SplittableRandom random;
@@ -126,6 +140,7 @@ final class PerfRun {
         /** Written by the coordinator before {@code go} opens; the latch publishes it. */
         long deadline;
         long errors;
+        int commandsPerIo;
         long sequentialLba;
         IoQueuePair qp;
         DmaBuffer[] buffers;
@@ -134,6 +149,7 @@ final class PerfRun {
         final long slots = ns.blockCount() / blocks;
 
         Worker(int index, CountDownLatch ready, CountDownLatch go, AtomicReference<Throwable> failure) {
+            this.index = index;
             this.ready = ready;
             this.go = go;
             this.failure = failure;
@@ -144,9 +160,23 @@ final class PerfRun {
 
         private void run() {
             try {
-                qp = ctrl.createQueuePair(QueuePairOptions.builder().depth(Math.max(2, p.queueDepth() + 1))
+                // Slots for queueDepth I/Os of commandsPerIo commands each (the controller may grant fewer).
+                long perIo = Math.ceilDiv(p.ioSize(), ctrl.maxCommandBytes());
+                qp = ctrl.createQueuePair(QueuePairOptions.builder()
+                        .depth((int) Math.min(65536, Math.max(2, p.queueDepth() * perIo + 1)))
                         .completion(p.completion()).build());
-                int depth = Math.min(p.queueDepth(), qp.capacity());
+                commandsPerIo = qp.commandsFor(ns, blocks);
+                int depth = Math.min(p.queueDepth(), qp.capacity() / commandsPerIo);
+                if (depth == 0) {
+                    throw new IllegalArgumentException("an I/O of " + p.ioSize() + " bytes takes " + commandsPerIo
+                            + " commands of at most " + qp.maxCommandBytes() + " bytes (MDTS), more than the "
+                            + qp.capacity() + " a queue of this controller holds: use a smaller -o");
+                }
+                if (depth < p.queueDepth() && index == 0) {
+                    out.printf("perf: queue depth %d instead of %d: each %d-byte I/O takes %d commands (MDTS) and "
+                            + "a queue holds at most %d%n", depth, p.queueDepth(), p.ioSize(), commandsPerIo,
+                            qp.capacity());
+                }
                 buffers = new DmaBuffer[depth];
                 started = new long[depth];
                 for (int i = 0; i < depth; i++) {
@@ -156,6 +186,7 @@ final class PerfRun {
                 }
             } catch (RuntimeException e) {
                 failure.compareAndSet(null, e);
+                release();
                 return;
             } finally {
                 ready.countDown();
@@ -182,11 +213,20 @@ final class PerfRun {
                 failure.compareAndSet(null, e);
                 Thread.currentThread().interrupt();
             } finally {
-                try {
+                release();
+            }
+        }
+
+        /** Closes the queue pair (ending the buffers' registration), then frees the buffers the device is done with. */
+        private void release() {
+            try {
+                if (qp != null) {
                     qp.close();
-                } finally {
+                }
+            } finally {
+                if (buffers != null) {
                     for (DmaBuffer b : buffers) {
-                        if (b.pinCount() == 0) {
+                        if (b != null && b.pinCount() == 0) {
                             b.close();
                         }
                     }
@@ -243,11 +283,12 @@ final class PerfRun {
         }
     }
 
-    static void printSummary(PrintStream out, Params p, Result r) {
+    static void printSummary(PrintWriter out, Params p, Result r) {
         Histogram h = r.latencyNanos();
-        out.printf("%n%s, %d B I/O, queue depth %d x %d queue pair(s), %s completion, %.1f s%n",
-                p.pattern().name().toLowerCase(), p.ioSize(), p.queueDepth(), p.queuePairs(),
-                p.completion().name().toLowerCase(), r.seconds());
+        out.printf("%n%s, %d B I/O%s, queue depth %d x %d queue pair(s), %s completion, %.1f s%n",
+                p.pattern().name().toLowerCase(), p.ioSize(),
+                r.commandsPerIo() > 1 ? " (" + r.commandsPerIo() + " commands each)" : "", r.queueDepth(),
+                p.queuePairs(), p.completion().name().toLowerCase(), r.seconds());
         out.printf("  %,d I/Os  %,.0f IOPS  %.1f MiB/s  %d error(s)%n", r.ios(), r.iops(), r.mibPerSecond(),
                 r.errors());
         out.printf("  latency (us): min %.1f  avg %.1f  max %.1f%n", h.getMinValue() / 1e3, h.getMean() / 1e3,

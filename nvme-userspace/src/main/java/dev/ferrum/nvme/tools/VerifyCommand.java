@@ -3,8 +3,11 @@ package dev.ferrum.nvme.tools;
 import dev.ferrum.nvme.NvmeOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 /** {@code verify}: write patterns, read back, compare. */
@@ -15,6 +18,9 @@ import java.util.concurrent.Callable;
         footer = {"", "Examples:", "  ./ferrum nvme verify", "  ./ferrum nvme verify --passes 10 --seed 7",
                 "  ./ferrum nvme verify --pci 0000:01:00.0 --i-know-this-destroys-data"})
 final class VerifyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     TargetOptions target = new TargetOptions();
 
@@ -30,13 +36,14 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
         if (target.pci != null && !destroyConfirmed) {
             throw new IllegalArgumentException("verify overwrites data on " + target.pci
                     + "; add --i-know-this-destroys-data if this drive holds nothing you need");
         }
         try (Target t = Target.open(target, NvmeOptions.builder())) {
-            System.out.println("verify on " + t.describe() + ", namespace " + target.namespace);
-            VerifyRun run = new VerifyRun(t.ctrl, t.namespace(target), seed, passes, System.out);
+            out.println("verify on " + t.describe() + ", namespace " + target.namespace);
+            VerifyRun run = new VerifyRun(t.ctrl, t.namespace(target), seed, passes, out);
             VerifyRun.Result r = run.run();
             run.report(r);
             return r.ok() ? 0 : 2;

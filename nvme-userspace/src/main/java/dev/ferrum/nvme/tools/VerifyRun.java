@@ -5,7 +5,7 @@ import dev.ferrum.nvme.IoQueuePair;
 import dev.ferrum.nvme.Namespace;
 import dev.ferrum.nvme.NvmeController;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -16,9 +16,13 @@ import java.util.SplittableRandom;
  * The engine of {@code ferrum nvme verify}: writes self-describing patterns (every block carries its LBA, the pass
  * and the seed, then pseudo-random bytes derived from them) across the namespace in several transfer sizes,
  * including sizes that need PRP lists and sizes beyond the controller's MDTS (split by the driver), reads them back
- * and compares; then checks Write Zeroes, Deallocate and Flush.
+ * and compares; then checks Write Zeroes, Deallocate and Flush. Each extent starts at a random LBA, and its data
+ * sits at a random dword-aligned offset within a page of the write and of the read buffer, so PRP1 points into the
+ * middle of a page and the PRP entries after it start at page boundaries, as they do for unaligned host buffers.
  */
 final class VerifyRun {
+    private static final long PAGE = 4096;
+
     record Result(long extents, long bytes, long mismatches, List<String> problems) {
         boolean ok() {
             return mismatches == 0 && problems.isEmpty();
@@ -29,9 +33,9 @@ final class VerifyRun {
     private final Namespace ns;
     private final long seed;
     private final int passes;
-    private final PrintStream out;
+    private final PrintWriter out;
 
-    VerifyRun(NvmeController ctrl, Namespace ns, long seed, int passes, PrintStream out) {
+    VerifyRun(NvmeController ctrl, Namespace ns, long seed, int passes, PrintWriter out) {
         this.ctrl = ctrl;
         this.ns = ns;
         this.seed = seed;
@@ -42,7 +46,7 @@ final class VerifyRun {
     /** Transfer sizes in blocks: one block, two pages, a PRP list, the MDTS limit and beyond it. */
     List<Integer> sizes() {
         int bs = ns.blockSize();
-        long mdts = ctrl.maxTransferBytes() == 0 ? 2L << 20 : Math.min(ctrl.maxTransferBytes(), 2L << 20);
+        long mdts = ctrl.maxCommandBytes();
         List<Integer> sizes = new ArrayList<>();
         for (long bytes : new long[] {bs, 8192, 3 * 4096 + bs, 64 * 1024, mdts, mdts * 2 + bs}) {
             int blocks = (int) Math.max(1, bytes / bs);
@@ -60,24 +64,30 @@ final class VerifyRun {
         List<String> problems = new ArrayList<>();
         SplittableRandom random = new SplittableRandom(seed);
         int maxBlocks = sizes().stream().mapToInt(Integer::intValue).max().orElse(1);
+        // One page more than the largest extent, so that the extent fits at any offset within the first page.
+        long bufferBytes = (long) maxBlocks * ns.blockSize() + PAGE;
         try (IoQueuePair qp = ctrl.createQueuePair();
-             DmaBuffer wbuf = ctrl.dmaPool().allocate((long) maxBlocks * ns.blockSize());
-             DmaBuffer rbuf = ctrl.dmaPool().allocate((long) maxBlocks * ns.blockSize())) {
+             DmaBuffer wbuf = ctrl.dmaPool().allocate(bufferBytes);
+             DmaBuffer rbuf = ctrl.dmaPool().allocate(bufferBytes)) {
             for (int pass = 0; pass < passes; pass++) {
                 for (int blocks : sizes()) {
                     long lba = random.nextLong(ns.blockCount() - blocks + 1);
-                    // Misaligned starts exercise PRP1 offsets within a page for small blocks.
-                    fillPattern(wbuf.segment(), lba, blocks, pass);
-                    qp.write(ns, lba, blocks, wbuf);
-                    rbuf.segment().fill((byte) 0x5a);
-                    qp.read(ns, lba, blocks, rbuf);
-                    long bad = compare(wbuf.segment(), rbuf.segment(), (long) blocks * ns.blockSize());
+                    long length = (long) blocks * ns.blockSize();
+                    // Data at a dword-aligned offset inside a page: PRP1 is not page aligned (NVMe allows that).
+                    DmaBuffer w = wbuf.slice(random.nextInt((int) (PAGE / 4)) * 4L, length);
+                    DmaBuffer r = rbuf.slice(random.nextInt((int) (PAGE / 4)) * 4L, length);
+                    fillPattern(w.segment(), lba, blocks, pass);
+                    qp.write(ns, lba, blocks, w);
+                    r.segment().fill((byte) 0x5a);
+                    qp.read(ns, lba, blocks, r);
+                    long bad = compare(w.segment(), r.segment(), length);
                     extents++;
-                    bytes += (long) blocks * ns.blockSize();
+                    bytes += length;
                     if (bad >= 0) {
                         mismatches++;
-                        problems.add(String.format("pass %d: %d block(s) at LBA %d: first difference at byte %d",
-                                pass, blocks, lba, bad));
+                        problems.add(String.format("pass %d: %d block(s) at LBA %d (buffer offsets %d/%d): first "
+                                + "difference at byte %d", pass, blocks, lba, w.deviceAddress() - wbuf.deviceAddress(),
+                                r.deviceAddress() - rbuf.deviceAddress(), bad));
                     }
                 }
                 // First and last blocks of the namespace.

@@ -34,7 +34,7 @@ class NvmeNoIommuVmTest {
             assertEquals("no-IOMMU", backend.iommuType());
             assertEquals("ferrum-vm-0001", ctrl.info().serialNumber());
             assertTrue(ctrl.dmaPool().usesHugePages(), "no-IOMMU DMA memory is huge pages");
-            VerifyRun run = new VerifyRun(ctrl, ctrl.namespace(1), 7, 1, System.out);
+            VerifyRun run = new VerifyRun(ctrl, ctrl.namespace(1), 7, 1, new java.io.PrintWriter(System.out, true));
             VerifyRun.Result r = run.run();
             run.report(r);
             assertTrue(r.ok(), r.problems().toString());

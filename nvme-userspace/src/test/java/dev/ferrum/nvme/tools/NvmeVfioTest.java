@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,13 +72,13 @@ class NvmeVfioTest {
         assertEquals(512, ns.blockSize());
         assertEquals((1L << 30) / 512, ns.blockCount(), "the harness gives a 1 GiB disk");
         ByteArrayOutputStream text = new ByteArrayOutputStream();
-        IdentifyCommand.print(new TargetView(ctrl).target(), new PrintStream(text));
+        IdentifyCommand.print(new TargetView(ctrl).target(), new PrintWriter(text, true));
         assertTrue(text.toString().contains("QEMU NVMe Ctrl"));
     }
 
     @Test
     void writeThenReadBackAcrossSizesIncludingBeyondMdtsAndPrpLists() {
-        VerifyRun run = new VerifyRun(ctrl, ns, 42, 2, System.out);
+        VerifyRun run = new VerifyRun(ctrl, ns, 42, 2, new PrintWriter(System.out, true));
         assertTrue(run.sizes().stream().anyMatch(b -> (long) b * ns.blockSize() > 2 * 4096), "PRP-list sizes");
         assertTrue(ctrl.maxTransferBytes() == 0 || run.sizes().stream()
                 .anyMatch(b -> (long) b * ns.blockSize() > ctrl.maxTransferBytes()), "sizes beyond MDTS");
@@ -172,8 +172,8 @@ class NvmeVfioTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PerfRun.Params p = new PerfRun.Params(16, 4096, PerfRun.Pattern.RANDRW, 70, Duration.ofSeconds(3), 1,
                 QueuePairOptions.Completion.POLLING, 3);
-        PerfRun.Result r = new PerfRun(ctrl, ns, p, new PrintStream(out)).run();
-        PerfRun.printSummary(new PrintStream(out), p, r);
+        PerfRun.Result r = new PerfRun(ctrl, ns, p, new PrintWriter(out, true)).run();
+        PerfRun.printSummary(new PrintWriter(out, true), p, r);
         System.out.print(out);
         assertEquals(0, r.errors());
         assertTrue(r.ios() > p.queueDepth(), "the queue was refilled as I/Os completed: " + r.ios() + " I/Os");
