@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -116,6 +117,8 @@ public final class AgxDevice implements AutoCloseable {
     private final Set<GpuWorkQueue> queues = ConcurrentHashMap.newKeySet();
     private final Set<GpuBuffer> buffers = ConcurrentHashMap.newKeySet();
     private final Set<Job> prepared = ConcurrentHashMap.newKeySet();
+    /** Buffers unmapped whose TLB invalidation the firmware did not acknowledge: freed once it is stopped. */
+    private final Map<GpuBuffer, Uat.Unmapped> unacknowledged = new ConcurrentHashMap<>();
     private final AtomicLong jobIds = new AtomicLong();
     private final AtomicInteger queueIds = new AtomicInteger();
     private final LongAdder submitted = new LongAdder();
@@ -507,10 +510,17 @@ public final class AgxDevice implements AutoCloseable {
         Uat.Unmapped u = uat.unmap(b.mapping());
         if (!deviceClosing && state == State.LIVE && !invalidateTlb(b.mapping().va(), b.mapping().size())
                 && state == State.LIVE) {
+            // The firmware may still hold a translation to the memory: keep it (and the VA range) until close()
+            // has stopped the firmware.
+            unacknowledged.put(b, u);
             throw new GpuException(address + ": the firmware did not acknowledge the TLB invalidation of " + b
                     + " within " + options.commandTimeout() + "; the buffer is unmapped but its memory is kept until "
                     + "the device closes");
         }
+        free(b, u);
+    }
+
+    private void free(GpuBuffer b, Uat.Unmapped u) {
         u.release();
         b.memory().close();
         buffers.remove(b);
@@ -756,6 +766,10 @@ public final class AgxDevice implements AutoCloseable {
         if (forced > 0) {
             LOG.info("{}: closed {} GPU buffer(s) the user left open", address, forced);
         }
+        for (Map.Entry<GpuBuffer, Uat.Unmapped> e : unacknowledged.entrySet()) {
+            free(e.getKey(), e.getValue()); // the firmware is halted: its TLB is gone
+        }
+        unacknowledged.clear();
         for (GpuWorkQueue q : queues) {
             q.free();
         }
