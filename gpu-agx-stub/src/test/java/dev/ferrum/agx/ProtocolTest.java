@@ -1,11 +1,13 @@
 package dev.ferrum.agx;
 
+import dev.ferrum.agx.internal.fw.CommandLayout;
 import dev.ferrum.agx.internal.fw.EventMsg;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,5 +67,53 @@ class ProtocolTest {
             assertTrue(e.getMessage().contains("write pointer is 100000, outside 0..255"), e.getMessage());
             b.close();
         }
+    }
+
+    /** Job.result(): every status the firmware may leave in a result block maps to the job's own failure. */
+    @Test
+    void aGarbledResultBlockFailsOnlyItsJob() throws Exception {
+        try (TestBed t = TestBed.threaded()) {
+            GpuBuffer b = t.gpu.allocate(4096);
+
+            GpuException invalid = failWithResult(t, b, CommandLayout.STATUS_INVALID, 0, 0);
+            assertEquals(GpuException.class, invalid.getClass());
+            assertTrue(invalid.getMessage().contains("the firmware rejected the command as invalid"),
+                    invalid.getMessage());
+
+            GpuException unknown = failWithResult(t, b, 0x7eadbeef, -1, -1);
+            assertEquals(GpuException.class, unknown.getClass());
+            assertTrue(unknown.getMessage().contains("left result status 0x7eadbeef (not a known status)"),
+                    unknown.getMessage());
+
+            GpuException pending = failWithResult(t, b, CommandLayout.STATUS_PENDING, 0, 0);
+            assertTrue(pending.getMessage().contains("left result status 0x0 (not a known status)"),
+                    pending.getMessage());
+
+            GpuFaultException fault = assertInstanceOf(GpuFaultException.class, failWithResult(t, b,
+                    CommandLayout.STATUS_FAULT, CommandLayout.FAULT_WRITE | CommandLayout.FAULT_IOMMU, -8L));
+            assertEquals(-8L, fault.faultAddress(), "the address is reported as the firmware wrote it");
+            assertTrue(fault.isWrite());
+            assertEquals(GpuFaultException.Kind.IOMMU, fault.kind());
+
+            GpuTimeoutException timeout = assertInstanceOf(GpuTimeoutException.class,
+                    failWithResult(t, b, CommandLayout.STATUS_TIMEOUT, 0, 0));
+            assertEquals(t.gpu.options().jobTimeout(), timeout.timeout());
+
+            TestBed.awaitOk(t.gpu.submit(ComputeJob.fill(b, 5)));
+            assertEquals(5, b.readInts(0, 1)[0], "the next job's result is read from its own block");
+            assertEquals(AgxDevice.State.LIVE, t.gpu.state(), "a garbled result fails the job, not the device");
+            assertEquals(5, t.gpu.stats().failed());
+            b.close();
+            t.assertNoJobResourcesLeft();
+        }
+    }
+
+    /** Submits a fill whose result block the firmware replaces; {@return the failure of that job} */
+    private static GpuException failWithResult(TestBed t, GpuBuffer b, int status, int flags, long address) {
+        t.firmware.corruptNextResult(status, flags, address);
+        Fence f = t.gpu.submit(ComputeJob.fill(b, 1));
+        GpuException e = assertThrows(GpuException.class, () -> f.await(TestBed.WAIT));
+        assertEquals(f.jobId(), e.jobId(), "the failure names the job");
+        return e;
     }
 }
