@@ -1,7 +1,11 @@
 package dev.ferrum.agx;
 
 import dev.ferrum.agx.internal.fw.CommandLayout;
+import dev.ferrum.agx.internal.fw.ChannelLayout;
 import dev.ferrum.agx.internal.fw.EventMsg;
+import dev.ferrum.agx.internal.fw.InitDataLayout;
+import dev.ferrum.agx.internal.fw.Le;
+import dev.ferrum.agx.internal.fw.Regs;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -67,6 +71,45 @@ class ProtocolTest {
             assertTrue(e.getMessage().contains("write pointer is 100000, outside 0..255"), e.getMessage());
             b.close();
         }
+    }
+
+    @Test
+    void aPipeReadPointerPastTheWritePointerFailsTheDevice() throws Exception {
+        try (TestBed t = TestBed.threaded()) {
+            GpuBuffer b = t.gpu.allocate(4096);
+            TestBed.awaitOk(t.gpu.submit(ComputeJob.fill(b, 1))); // one pipe message sent and consumed
+            corruptReadPointer(t, Regs.CH_PIPE, InitDataLayout.PIPE_RING, 5);
+            GpuException e = assertThrows(GpuException.class, () -> t.gpu.submit(ComputeJob.fill(b, 2)));
+            assertTrue(e.getMessage().contains("pipe channel: the firmware's read pointer moved from 0 to 5, which is "
+                    + "not between it and the write pointer 1"), e.getMessage());
+            TestBed.await("the device to fail", () -> t.gpu.state() == AgxDevice.State.CRASHED);
+            assertTrue(t.gpu.failure().orElseThrow().contains("protocol violation"), t.gpu.failure().orElseThrow());
+            b.close();
+            t.assertNoJobResourcesLeft();
+        }
+    }
+
+    @Test
+    void aDeviceControlReadPointerPastTheWritePointerFailsTheDevice() throws Exception {
+        try (TestBed t = TestBed.threaded()) {
+            GpuBuffer b = t.gpu.allocate(4096);
+            corruptReadPointer(t, Regs.CH_DEVICE_CONTROL, InitDataLayout.DEVCTL_RING, 3);
+            b.close(); // the TLB invalidation finds the violation; the firmware is reset, so the memory is freed
+            assertEquals(AgxDevice.State.CRASHED, t.gpu.state());
+            assertTrue(t.gpu.failure().orElseThrow().contains(
+                    "device control channel: the firmware's read pointer moved from 0 to 3"),
+                    t.gpu.failure().orElseThrow());
+            t.assertNoJobResourcesLeft();
+        }
+    }
+
+    /** Makes the firmware write {@code value} as a transmit ring's read pointer, and waits until it did. */
+    private static void corruptReadPointer(TestBed t, int channel, long ringDescriptor, int value) {
+        long initData = Regs.INITDATA.read(t.registers());
+        long state = (long) Le.LONG.get(t.view(initData + ringDescriptor + ChannelLayout.DESC_STATE, 8), 0L);
+        t.firmware.corruptTransmitReadPointer(channel, value);
+        TestBed.await("the firmware to write the read pointer",
+                () -> (int) Le.INT.get(t.view(state + ChannelLayout.RPTR, 4), 0L) == value);
     }
 
     /** Job.result(): every status the firmware may leave in a result block maps to the job's own failure. */
