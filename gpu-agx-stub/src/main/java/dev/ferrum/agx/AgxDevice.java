@@ -57,8 +57,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Completion: the event interrupt queues the event work on the device's ordered, high-priority
  * {@link Workqueue}; it drains the event channel, and each fired stamp slot completes its queue's finished jobs.
- * A watchdog ({@link DelayedWork}) on the same queue polls the firmware status and the event channel (so a lost
- * interrupt only delays completions) and declares the firmware unresponsive when a job outlives its timeout by the
+ * A watchdog ({@link DelayedWork}) on the same queue polls the firmware status, the event channel and the stamps of
+ * the slots in use (so a lost interrupt or a lost event only delays completions) and declares the firmware unresponsive when a job outlives its timeout by the
  * grace period without the firmware reporting anything.
  *
  * <p>Failure: a firmware crash (status interrupt or watchdog), an unresponsive firmware, or a protocol violation in
@@ -646,6 +646,7 @@ public final class AgxDevice implements AutoCloseable {
         try {
             checkStatus();
             processEvents();
+            pollStamps();
             checkOverdue();
         } catch (RevokedException e) {
             deviceGone(e);
@@ -654,6 +655,24 @@ public final class AgxDevice implements AutoCloseable {
         }
         if (!closing && state == State.LIVE) {
             workqueue.enqueue(watchdog, options.watchdogPeriod());
+        }
+    }
+
+    /**
+     * Looks at the stamp of every slot a queue owns, as a flag event naming it would: the stamps are the truth and
+     * the events only a hint, so an event the firmware lost (or a corrupted event ring) only delays completions.
+     */
+    private void pollStamps() {
+        if (state != State.LIVE) {
+            return;
+        }
+        try {
+            for (int slot = 0; slot < events.slotCount(); slot++) {
+                events.signal(slot);
+            }
+        } catch (ProtocolViolation e) {
+            firmwareFailed(FirmwareCrashedException.DETECTED_BY_DRIVER, "firmware protocol violation: "
+                    + e.getMessage());
         }
     }
 

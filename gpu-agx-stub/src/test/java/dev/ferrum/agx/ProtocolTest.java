@@ -1,10 +1,7 @@
 package dev.ferrum.agx;
 
 import dev.ferrum.agx.internal.fw.CommandLayout;
-import dev.ferrum.agx.internal.fw.ChannelLayout;
 import dev.ferrum.agx.internal.fw.EventMsg;
-import dev.ferrum.agx.internal.fw.InitDataLayout;
-import dev.ferrum.agx.internal.fw.Le;
 import dev.ferrum.agx.internal.fw.Regs;
 import org.junit.jupiter.api.Test;
 
@@ -78,7 +75,7 @@ class ProtocolTest {
         try (TestBed t = TestBed.threaded()) {
             GpuBuffer b = t.gpu.allocate(4096);
             TestBed.awaitOk(t.gpu.submit(ComputeJob.fill(b, 1))); // one pipe message sent and consumed
-            corruptReadPointer(t, Regs.CH_PIPE, InitDataLayout.PIPE_RING, 5);
+            corruptReadPointer(t, Regs.CH_PIPE, 5);
             GpuException e = assertThrows(GpuException.class, () -> t.gpu.submit(ComputeJob.fill(b, 2)));
             assertTrue(e.getMessage().contains("pipe channel: the firmware's read pointer moved from 0 to 5, which is "
                     + "not between it and the write pointer 1"), e.getMessage());
@@ -93,7 +90,7 @@ class ProtocolTest {
     void aDeviceControlReadPointerPastTheWritePointerFailsTheDevice() throws Exception {
         try (TestBed t = TestBed.threaded()) {
             GpuBuffer b = t.gpu.allocate(4096);
-            corruptReadPointer(t, Regs.CH_DEVICE_CONTROL, InitDataLayout.DEVCTL_RING, 3);
+            corruptReadPointer(t, Regs.CH_DEVICE_CONTROL, 3);
             b.close(); // the TLB invalidation finds the violation; the firmware is reset, so the memory is freed
             assertEquals(AgxDevice.State.CRASHED, t.gpu.state());
             assertTrue(t.gpu.failure().orElseThrow().contains(
@@ -104,12 +101,28 @@ class ProtocolTest {
     }
 
     /** Makes the firmware write {@code value} as a transmit ring's read pointer, and waits until it did. */
-    private static void corruptReadPointer(TestBed t, int channel, long ringDescriptor, int value) {
-        long initData = Regs.INITDATA.read(t.registers());
-        long state = (long) Le.LONG.get(t.view(initData + ringDescriptor + ChannelLayout.DESC_STATE, 8), 0L);
+    private static void corruptReadPointer(TestBed t, int channel, int value) {
         t.firmware.corruptTransmitReadPointer(channel, value);
-        TestBed.await("the firmware to write the read pointer",
-                () -> (int) Le.INT.get(t.view(state + ChannelLayout.RPTR, 4), 0L) == value);
+        TestBed.await("the firmware to write the read pointer", t.firmware::injectionsDone);
+    }
+
+    @Test
+    void eventsTheFirmwareCannotPostOnlyDelayCompletions() throws Exception {
+        AgxOptions options = AgxOptions.builder().watchdogPeriod(Duration.ofMillis(10)).build();
+        try (TestBed t = TestBed.threaded(options)) {
+            GpuBuffer b = t.gpu.allocate(4096);
+            // The driver consumes message 0 (all zeros) and sets its read pointer to 1; the firmware's own write
+            // pointer is still 0, so to the firmware the event ring now looks full for good.
+            t.firmware.corruptEventWritePointer(1);
+            TestBed.await("the bogus message to be handled", () -> t.gpu.stats().protocolErrors() == 1);
+            for (int i = 1; i <= 3; i++) {
+                TestBed.awaitOk(t.gpu.submit(ComputeJob.fill(b, i))); // the watchdog reads the stamps
+                assertEquals(i, b.readInts(0, 1)[0]);
+            }
+            assertEquals(AgxDevice.State.LIVE, t.gpu.state());
+            b.close();
+            t.assertNoJobResourcesLeft();
+        }
     }
 
     /** Job.result(): every status the firmware may leave in a result block maps to the job's own failure. */

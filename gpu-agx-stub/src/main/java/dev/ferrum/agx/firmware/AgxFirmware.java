@@ -121,6 +121,8 @@ public final class AgxFirmware extends DeviceModel {
     private final List<long[]> invalidations = new CopyOnWriteArrayList<>();
     private final AtomicInteger hangNext = new AtomicInteger();
     private final ConcurrentLinkedQueue<Runnable> misbehaviour = new ConcurrentLinkedQueue<>();
+    private final AtomicLong injected = new AtomicLong();
+    private final AtomicLong injectionsDone = new AtomicLong();
     private final ConcurrentLinkedQueue<ResultOverride> resultOverrides = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<PointerOverride> pointerOverrides = new ConcurrentLinkedQueue<>();
     private final Map<Long, Boolean> cachedSnapshot = new ConcurrentHashMap<>();
@@ -209,7 +211,7 @@ public final class AgxFirmware extends DeviceModel {
         for (int i = 0; i < Math.min(firing.length, EventMsg.FIRING_WORDS); i++) {
             Le.INT.set(s, EventMsg.FIRING + 4L * i, firing[i]);
         }
-        misbehaviour.add(() -> pendingEvents.add(m));
+        inject(() -> pendingEvents.add(m));
     }
 
     /**
@@ -226,7 +228,7 @@ public final class AgxFirmware extends DeviceModel {
         }
         long[] m = new long[(int) (ChannelLayout.MSG_SIZE / 8)];
         MemorySegment.copy(MemorySegment.ofArray(message), 0, MemorySegment.ofArray(m), 0, ChannelLayout.MSG_SIZE);
-        misbehaviour.add(() -> pendingEvents.add(m));
+        inject(() -> pendingEvents.add(m));
     }
 
     /**
@@ -264,13 +266,12 @@ public final class AgxFirmware extends DeviceModel {
             throw new IllegalArgumentException("transmit channel " + channel + " is neither "
                     + Regs.CH_DEVICE_CONTROL + " (device control) nor " + Regs.CH_PIPE + " (pipe)");
         }
-        misbehaviour.add(() -> dma().writeInt((channel == Regs.CH_PIPE ? pipe : devctl).state() + ChannelLayout.RPTR,
-                value));
+        inject(() -> dma().writeInt((channel == Regs.CH_PIPE ? pipe : devctl).state() + ChannelLayout.RPTR, value));
     }
 
     /** Misbehaviour: writes {@code value} into stamp {@code slot} and flags the slot as fired. */
     public void writeStamp(int slot, int value) {
-        misbehaviour.add(() -> {
+        inject(() -> {
             dma().writeInt(stamps + 4L * slot, value);
             fired[slot >>> 5] |= 1 << (slot & 31);
         });
@@ -278,10 +279,24 @@ public final class AgxFirmware extends DeviceModel {
 
     /** Misbehaviour: writes {@code value} as the event channel's write pointer and raises the event interrupt. */
     public void corruptEventWritePointer(int value) {
-        misbehaviour.add(() -> {
+        inject(() -> {
             dma().writeInt(events.state() + ChannelLayout.WPTR, value);
             raiseInterrupt(eventVector);
         });
+    }
+
+    private void inject(Runnable misbehave) {
+        injected.incrementAndGet();
+        misbehaviour.add(misbehave);
+    }
+
+    /**
+     * {@return whether every misbehaviour injected so far (events, stamps, ring pointers) has been carried out, or
+     * dropped by a reset} A booted firmware carries them out at its next step, even when paused; a crashed one
+     * never does.
+     */
+    public boolean injectionsDone() {
+        return injectionsDone.get() == injected.get();
     }
 
     /** {@return how many times the firmware started the command of job {@code jobId}} */
@@ -355,7 +370,11 @@ public final class AgxFirmware extends DeviceModel {
         try {
             Runnable r;
             while ((r = misbehaviour.poll()) != null) {
-                r.run();
+                try {
+                    r.run();
+                } finally {
+                    injectionsDone.incrementAndGet();
+                }
                 did = true;
             }
             if (paused) {
@@ -738,7 +757,9 @@ public final class AgxFirmware extends DeviceModel {
         crashRequested = false;
         paused = false;
         hangNext.set(0);
-        misbehaviour.clear();
+        while (misbehaviour.poll() != null) {
+            injectionsDone.incrementAndGet(); // dropped: a reset firmware forgets what it was about to do
+        }
         resultOverrides.clear();
         pointerOverrides.clear();
         MemorySegment bar = bar(0);
