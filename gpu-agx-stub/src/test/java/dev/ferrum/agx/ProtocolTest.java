@@ -125,6 +125,23 @@ class ProtocolTest {
         }
     }
 
+    @Test
+    void theInjectionHooksRefuseArgumentsTheyCannotCarryOut() {
+        try (TestBed t = TestBed.threaded()) {
+            IllegalArgumentException shortEvent = assertThrows(IllegalArgumentException.class,
+                    () -> t.firmware.postRawEvent(new byte[63]));
+            assertEquals("an event message is 64 bytes, not 63", shortEvent.getMessage());
+            IllegalArgumentException channel = assertThrows(IllegalArgumentException.class,
+                    () -> t.firmware.corruptTransmitReadPointer(2, 0));
+            assertEquals("transmit channel 2 is neither 0 (device control) nor 1 (pipe)", channel.getMessage());
+            IllegalArgumentException slot = assertThrows(IllegalArgumentException.class,
+                    () -> t.firmware.writeStamp(128, 1));
+            assertEquals("stamp slot 128 is not 0..127", slot.getMessage());
+            assertTrue(t.firmware.injectionsDone(), "nothing was queued");
+            assertEquals(AgxDevice.State.LIVE, t.gpu.state());
+        }
+    }
+
     /** Job.result(): every status the firmware may leave in a result block maps to the job's own failure. */
     @Test
     void aGarbledResultBlockFailsOnlyItsJob() throws Exception {

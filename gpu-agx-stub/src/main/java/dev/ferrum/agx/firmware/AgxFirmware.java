@@ -54,8 +54,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #hangNextJobs(int)} (a job never finishes until the firmware's own watchdog kills it at the command's
  * timeout), and protocol misbehaviour for driver robustness tests ({@link #postEvent}, {@link #postRawEvent},
  * {@link #writeStamp}, {@link #corruptEventWritePointer}, {@link #corruptTransmitReadPointer},
- * {@link #corruptNextResult}, {@link #corruptNextQueuePointers}). Observation (any thread): {@link #executions(long)},
- * {@link #executedCommands()}, {@link #tlbInvalidations()}, {@link #isCachedTranslation(long)}.
+ * {@link #corruptNextResult}, {@link #corruptNextQueuePointers}). Observation (any thread):
+ * {@link #injectionsDone()}, {@link #executions(long)}, {@link #executedCommands()}, {@link #tlbInvalidations()},
+ * {@link #isCachedTranslation(long)}.
  *
  * <p>Invariants: after writing a command's stamp the firmware touches none of that command's memory (the driver may
  * free it at once); the state below is touched only by {@code process()} and {@code reset()} (the model lock).
@@ -269,8 +270,15 @@ public final class AgxFirmware extends DeviceModel {
         inject(() -> dma().writeInt((channel == Regs.CH_PIPE ? pipe : devctl).state() + ChannelLayout.RPTR, value));
     }
 
-    /** Misbehaviour: writes {@code value} into stamp {@code slot} and flags the slot as fired. */
+    /**
+     * Misbehaviour: writes {@code value} into stamp {@code slot} and flags the slot as fired.
+     *
+     * @throws IllegalArgumentException if {@code slot} is not one of the 128 stamp slots
+     */
     public void writeStamp(int slot, int value) {
+        if (slot < 0 || slot >= InitDataLayout.STAMPS) {
+            throw new IllegalArgumentException("stamp slot " + slot + " is not 0.." + (InitDataLayout.STAMPS - 1));
+        }
         inject(() -> {
             dma().writeInt(stamps + 4L * slot, value);
             fired[slot >>> 5] |= 1 << (slot & 31);
