@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -56,8 +57,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Completion: the event interrupt queues the event work on the device's ordered, high-priority
  * {@link Workqueue}; it drains the event channel, and each fired stamp slot completes its queue's finished jobs.
- * A watchdog ({@link DelayedWork}) on the same queue polls the firmware status and the event channel (so a lost
- * interrupt only delays completions) and declares the firmware unresponsive when a job outlives its timeout by the
+ * A watchdog ({@link DelayedWork}) on the same queue polls the firmware status, the event channel and the stamps of
+ * the slots in use (so a lost interrupt or a lost event only delays completions) and declares the firmware unresponsive when a job outlives its timeout by the
  * grace period without the firmware reporting anything.
  *
  * <p>Failure: a firmware crash (status interrupt or watchdog), an unresponsive firmware, or a protocol violation in
@@ -116,6 +117,8 @@ public final class AgxDevice implements AutoCloseable {
     private final Set<GpuWorkQueue> queues = ConcurrentHashMap.newKeySet();
     private final Set<GpuBuffer> buffers = ConcurrentHashMap.newKeySet();
     private final Set<Job> prepared = ConcurrentHashMap.newKeySet();
+    /** Buffers unmapped whose TLB invalidation the firmware did not acknowledge: freed once it is stopped. */
+    private final Map<GpuBuffer, Uat.Unmapped> unacknowledged = new ConcurrentHashMap<>();
     private final AtomicLong jobIds = new AtomicLong();
     private final AtomicInteger queueIds = new AtomicInteger();
     private final LongAdder submitted = new LongAdder();
@@ -507,10 +510,17 @@ public final class AgxDevice implements AutoCloseable {
         Uat.Unmapped u = uat.unmap(b.mapping());
         if (!deviceClosing && state == State.LIVE && !invalidateTlb(b.mapping().va(), b.mapping().size())
                 && state == State.LIVE) {
+            // The firmware may still hold a translation to the memory: keep it (and the VA range) until close()
+            // has stopped the firmware.
+            unacknowledged.put(b, u);
             throw new GpuException(address + ": the firmware did not acknowledge the TLB invalidation of " + b
                     + " within " + options.commandTimeout() + "; the buffer is unmapped but its memory is kept until "
                     + "the device closes");
         }
+        free(b, u);
+    }
+
+    private void free(GpuBuffer b, Uat.Unmapped u) {
         u.release();
         b.memory().close();
         buffers.remove(b);
@@ -636,6 +646,7 @@ public final class AgxDevice implements AutoCloseable {
         try {
             checkStatus();
             processEvents();
+            pollStamps();
             checkOverdue();
         } catch (RevokedException e) {
             deviceGone(e);
@@ -644,6 +655,24 @@ public final class AgxDevice implements AutoCloseable {
         }
         if (!closing && state == State.LIVE) {
             workqueue.enqueue(watchdog, options.watchdogPeriod());
+        }
+    }
+
+    /**
+     * Looks at the stamp of every slot a queue owns, as a flag event naming it would: the stamps are the truth and
+     * the events only a hint, so an event the firmware lost (or a corrupted event ring) only delays completions.
+     */
+    private void pollStamps() {
+        if (state != State.LIVE) {
+            return;
+        }
+        try {
+            for (int slot = 0; slot < events.slotCount(); slot++) {
+                events.signal(slot);
+            }
+        } catch (ProtocolViolation e) {
+            firmwareFailed(FirmwareCrashedException.DETECTED_BY_DRIVER, "firmware protocol violation: "
+                    + e.getMessage());
         }
     }
 
@@ -756,6 +785,10 @@ public final class AgxDevice implements AutoCloseable {
         if (forced > 0) {
             LOG.info("{}: closed {} GPU buffer(s) the user left open", address, forced);
         }
+        for (Map.Entry<GpuBuffer, Uat.Unmapped> e : unacknowledged.entrySet()) {
+            free(e.getKey(), e.getValue()); // the firmware is halted: its TLB is gone
+        }
+        unacknowledged.clear();
         for (GpuWorkQueue q : queues) {
             q.free();
         }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** End to end, threaded: many jobs from several threads, each completing exactly once with the right result. */
@@ -55,6 +56,8 @@ class ConcurrencyTest {
         start.countDown();
         for (Thread th : threads) {
             th.join(TestBed.WAIT.toMillis());
+            assertFalse(th.isAlive(), () -> th.getName() + " is still submitting after " + TestBed.WAIT
+                    + ": a submitter hung, at\n" + stack(th));
         }
         if (failure.get() != null) {
             throw new AssertionError("a submitter failed", failure.get());
@@ -79,6 +82,14 @@ class ConcurrencyTest {
         for (int i = 0; i < THREADS * JOBS; i++) {
             assertEquals(1, completions.get(i), "still exactly one completion of job " + i);
         }
+    }
+
+    private static String stack(Thread th) {
+        StringBuilder b = new StringBuilder();
+        for (StackTraceElement e : th.getStackTrace()) {
+            b.append("    at ").append(e).append('\n');
+        }
+        return b.toString();
     }
 
     private static int value(int index) {

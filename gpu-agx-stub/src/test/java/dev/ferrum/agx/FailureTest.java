@@ -1,6 +1,10 @@
 package dev.ferrum.agx;
 
+import dev.ferrum.agx.firmware.AgxFirmware;
 import dev.ferrum.agx.internal.fw.Regs;
+import dev.ferrum.driver.mock.MockPciBus;
+import dev.ferrum.driver.pci.PciBus;
+import dev.ferrum.memory.DmaPool;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -196,5 +200,27 @@ class FailureTest {
         GpuException e = assertThrows(GpuException.class, () -> f.await(TestBed.WAIT));
         assertFalse(e instanceof FirmwareCrashedException, e.toString());
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+
+    @Test
+    void aBufferWhoseTlbInvalidationIsNotAcknowledgedIsFreedWhenTheDeviceCloses() throws Exception {
+        long before = DmaPool.liveBuffersGlobally();
+        AgxFirmware firmware = new AgxFirmware();
+        AgxDriver driver = new AgxDriver(AgxOptions.builder().commandTimeout(Duration.ofMillis(100)).build());
+        try (PciBus bus = PciBus.open(new MockPciBus().add(TestBed.ADDRESS.toString(), firmware))) {
+            bus.bind(driver, TestBed.ADDRESS); // not AgxDevice.open: closing the device must not unbind (and so
+            AgxDevice gpu = driver.device(TestBed.ADDRESS).orElseThrow(); // close the pool) to be observable here
+            GpuBuffer b = gpu.allocate(2 * 4096);
+            int withBuffer = gpu.liveDmaBuffers(); // its memory and page tables
+            firmware.pause();
+            GpuException e = assertThrows(GpuException.class, b::close);
+            assertTrue(e.getMessage().contains("did not acknowledge the TLB invalidation"), e.getMessage());
+            assertEquals(withBuffer, gpu.liveDmaBuffers(), "the memory is kept: the GPU may still reach it");
+            assertThrows(IllegalStateException.class, b::close, "the buffer is closed for its user");
+            assertEquals(AgxDevice.State.LIVE, gpu.state());
+            gpu.close();
+            assertEquals(0, gpu.liveDmaBuffers(), "the device's close freed the buffer with everything else");
+        }
+        assertEquals(before, DmaPool.liveBuffersGlobally());
     }
 }

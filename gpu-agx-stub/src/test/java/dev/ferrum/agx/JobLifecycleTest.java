@@ -14,6 +14,7 @@ import dev.ferrum.memory.Mmio;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -284,6 +285,25 @@ class JobLifecycleTest {
             t.step();
             GpuFaultException e = assertThrows(GpuFaultException.class, () -> stale.await(TestBed.WAIT));
             assertEquals(va + 4096, e.faultAddress());
+            t.assertNoJobResourcesLeft();
+        }
+    }
+
+    /** A fence whose job the (stepped, so stalled) firmware has not run: await reports the timeout with false. */
+    @Test
+    void awaitReturnsFalseWhileTheFirmwareIsStalled() throws Exception {
+        try (TestBed t = TestBed.stepped(AgxOptions.defaults())) {
+            GpuBuffer b = t.gpu.allocate(4096);
+            Fence f = t.gpu.submit(ComputeJob.fill(b, 9));
+            assertFalse(f.await(Duration.ofMillis(50)), "the job cannot finish: nobody steps the firmware");
+            assertFalse(f.await(Duration.ZERO), "a zero wait does not block and reports pending");
+            assertFalse(f.isSignalled());
+            assertTrue(f.error().isEmpty());
+            assertEquals(0, b.readInts(0, 1)[0], "the firmware did not run it");
+            t.step();
+            assertTrue(f.await(Duration.ofMillis(50)), "the fence stays valid: waiting again after a timeout works");
+            assertEquals(9, b.readInts(0, 1)[0]);
+            t.whileStepping(b::close);
             t.assertNoJobResourcesLeft();
         }
     }

@@ -1,6 +1,8 @@
 package dev.ferrum.agx;
 
 import dev.ferrum.agx.firmware.AgxFirmware;
+import dev.ferrum.agx.internal.fw.Regs;
+import dev.ferrum.driver.mock.IommuFault;
 import dev.ferrum.driver.mock.MockPciBus;
 import dev.ferrum.driver.pci.PciAddress;
 import dev.ferrum.driver.pci.PciBus;
@@ -21,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * A simulated AGX GPU on a mock PCI bus with the driver bound. {@link #close()} closes everything and checks that
- * no DMA buffer leaked and no device thread is left running.
+ * the mock IOMMU blocked nothing the driver was not told about ({@link #assertIommuFaultsReported()}), no DMA
+ * buffer leaked and no device thread is left running.
  */
 final class TestBed implements AutoCloseable {
     static final PciAddress ADDRESS = PciAddress.parse("0000:0a:00.0");
@@ -99,6 +102,27 @@ final class TestBed implements AutoCloseable {
         assertEquals(infrastructure, gpu.liveDmaBuffers(), "DMA buffers beyond the device's infrastructure");
     }
 
+    /**
+     * Asserts that the mock IOMMU blocked no DMA, or, if it did, that the firmware reported it to the driver: the
+     * device crashed with the firmware's IOMMU-fault code, naming the first blocked address. (A blocked access
+     * nobody reported would be memory corruption the driver did not see.)
+     */
+    void assertIommuFaultsReported() {
+        assertReported(mock.iommu(ADDRESS).faults());
+    }
+
+    private void assertReported(List<IommuFault> faults) {
+        if (faults.isEmpty()) {
+            return;
+        }
+        assertTrue(gpu.failure().isPresent(), "the IOMMU blocked " + faults + " but the device did not fail ("
+                + gpu.state() + ")");
+        String failure = gpu.failure().orElseThrow();
+        String address = "address 0x" + Long.toHexString(faults.getFirst().deviceAddress());
+        assertTrue(failure.contains(Regs.crashReason(Regs.CRASH_IOMMU_FAULT)) && failure.contains(address),
+                "the IOMMU blocked " + faults + ", but the device failed with: " + failure);
+    }
+
     /** {@return the host memory at device address {@code iova}, as the firmware sees it through the IOMMU} */
     MemorySegment view(long iova, long length) {
         return mock.iommu(ADDRESS).translate(iova, length, false);
@@ -153,12 +177,15 @@ final class TestBed implements AutoCloseable {
 
     @Override
     public void close() {
+        List<IommuFault> faults;
         try {
             gpu.close();
         } finally {
+            faults = mock.iommu(ADDRESS).faults();
             bus.close();
         }
         assertEquals(AgxDevice.State.CLOSED, gpu.state());
+        assertReported(faults);
         assertEquals(dmaBefore, DmaPool.liveBuffersGlobally(), "DMA buffers leaked");
         String a = ADDRESS.toString();
         List<String> prefixes = List.of("ferrum-mock-" + a, "ferrum-irq-" + a, "ferrum-wq-agx-" + a);

@@ -22,6 +22,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -51,9 +52,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Fault injection (any thread): {@link #crash()}, {@link #pause()}/{@link #resume()} (the firmware goes silent),
  * {@link #hangNextJobs(int)} (a job never finishes until the firmware's own watchdog kills it at the command's
- * timeout), and protocol misbehaviour for driver robustness tests ({@link #postEvent}, {@link #writeStamp},
- * {@link #corruptEventWritePointer}). Observation (any thread): {@link #executions(long)},
- * {@link #executedCommands()}, {@link #tlbInvalidations()}, {@link #isCachedTranslation(long)}.
+ * timeout), and protocol misbehaviour for driver robustness tests ({@link #postEvent}, {@link #postRawEvent},
+ * {@link #writeStamp}, {@link #corruptEventWritePointer}, {@link #corruptTransmitReadPointer},
+ * {@link #corruptNextResult}, {@link #corruptNextQueuePointers}). Observation (any thread):
+ * {@link #injectionsDone()}, {@link #executions(long)}, {@link #executedCommands()}, {@link #tlbInvalidations()},
+ * {@link #isCachedTranslation(long)}.
  *
  * <p>Invariants: after writing a command's stamp the firmware touches none of that command's memory (the driver may
  * free it at once); the state below is touched only by {@code process()} and {@code reset()} (the model lock).
@@ -95,6 +98,12 @@ public final class AgxFirmware extends DeviceModel {
         }
     }
 
+    /** A result block to write instead of the true one (fault injection). */
+    private record ResultOverride(int status, int flags, long address) {}
+
+    /** Queue pointers to write instead of the true ones (fault injection). */
+    private record PointerOverride(int rptr, int doneptr) {}
+
     /** A malformed message or init data: the firmware crashes with {@link #code}. */
     private static final class Malformed extends Exception {
         private static final long serialVersionUID = 1L;
@@ -113,6 +122,10 @@ public final class AgxFirmware extends DeviceModel {
     private final List<long[]> invalidations = new CopyOnWriteArrayList<>();
     private final AtomicInteger hangNext = new AtomicInteger();
     private final ConcurrentLinkedQueue<Runnable> misbehaviour = new ConcurrentLinkedQueue<>();
+    private final AtomicLong injected = new AtomicLong();
+    private final AtomicLong injectionsDone = new AtomicLong();
+    private final ConcurrentLinkedQueue<ResultOverride> resultOverrides = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<PointerOverride> pointerOverrides = new ConcurrentLinkedQueue<>();
     private final Map<Long, Boolean> cachedSnapshot = new ConcurrentHashMap<>();
     private volatile boolean crashRequested;
     private volatile boolean paused;
@@ -188,7 +201,8 @@ public final class AgxFirmware extends DeviceModel {
     }
 
     /**
-     * Misbehaviour: posts an event message with these fields (for testing that the driver validates events).
+     * Misbehaviour: posts an event message with these fields, stamp value and flags 0 (for testing that the driver
+     * validates events). {@link #postRawEvent} sets every byte.
      *
      * @param firing the flag bitmap words (up to 4; missing words are 0)
      */
@@ -198,12 +212,74 @@ public final class AgxFirmware extends DeviceModel {
         for (int i = 0; i < Math.min(firing.length, EventMsg.FIRING_WORDS); i++) {
             Le.INT.set(s, EventMsg.FIRING + 4L * i, firing[i]);
         }
-        misbehaviour.add(() -> pendingEvents.add(m));
+        inject(() -> pendingEvents.add(m));
     }
 
-    /** Misbehaviour: writes {@code value} into stamp {@code slot} and flags the slot as fired. */
+    /**
+     * Misbehaviour: posts {@code message} as it is, all 64 bytes of it (type, slot, job ID, address, stamp value,
+     * flags, bitmap and the reserved tail; layout in {@code internal/fw/EventMsg}), on the event channel.
+     *
+     * @throws IllegalArgumentException if {@code message} is not exactly one 64-byte channel message
+     */
+    public void postRawEvent(byte[] message) {
+        Objects.requireNonNull(message, "message");
+        if (message.length != ChannelLayout.MSG_SIZE) {
+            throw new IllegalArgumentException("an event message is " + ChannelLayout.MSG_SIZE + " bytes, not "
+                    + message.length);
+        }
+        long[] m = new long[(int) (ChannelLayout.MSG_SIZE / 8)];
+        MemorySegment.copy(MemorySegment.ofArray(message), 0, MemorySegment.ofArray(m), 0, ChannelLayout.MSG_SIZE);
+        inject(() -> pendingEvents.add(m));
+    }
+
+    /**
+     * Misbehaviour: the next command the firmware completes (or kills at its timeout) gets this result block
+     * instead of the true one; the command itself runs normally and its stamp advances as usual. Calls queue up:
+     * each applies to one command, in order.
+     *
+     * @param status       the result status (any value: known codes are in {@code internal/fw/CommandLayout})
+     * @param flags        the fault flags
+     * @param faultAddress the fault address
+     */
+    public void corruptNextResult(int status, int flags, long faultAddress) {
+        resultOverrides.add(new ResultOverride(status, flags, faultAddress));
+    }
+
+    /**
+     * Misbehaviour: when the firmware next completes a command, it writes these values as the queue's
+     * {@code gpu_rptr} and {@code gpu_doneptr} instead of the true ones (its own position stays right). Calls
+     * queue up: each applies to one completion, in order.
+     */
+    public void corruptNextQueuePointers(int rptr, int doneptr) {
+        pointerOverrides.add(new PointerOverride(rptr, doneptr));
+    }
+
+    /**
+     * Misbehaviour: writes {@code value} as the read pointer of a transmit channel (what the firmware claims to have
+     * consumed) at its next step. Its own position is unchanged: the next message it consumes there writes the true
+     * read pointer again.
+     *
+     * @param channel {@code 0} (device control) or {@code 1} (pipe)
+     * @throws IllegalArgumentException if {@code channel} is neither
+     */
+    public void corruptTransmitReadPointer(int channel, int value) {
+        if (channel != Regs.CH_DEVICE_CONTROL && channel != Regs.CH_PIPE) {
+            throw new IllegalArgumentException("transmit channel " + channel + " is neither "
+                    + Regs.CH_DEVICE_CONTROL + " (device control) nor " + Regs.CH_PIPE + " (pipe)");
+        }
+        inject(() -> dma().writeInt((channel == Regs.CH_PIPE ? pipe : devctl).state() + ChannelLayout.RPTR, value));
+    }
+
+    /**
+     * Misbehaviour: writes {@code value} into stamp {@code slot} and flags the slot as fired.
+     *
+     * @throws IllegalArgumentException if {@code slot} is not one of the 128 stamp slots
+     */
     public void writeStamp(int slot, int value) {
-        misbehaviour.add(() -> {
+        if (slot < 0 || slot >= InitDataLayout.STAMPS) {
+            throw new IllegalArgumentException("stamp slot " + slot + " is not 0.." + (InitDataLayout.STAMPS - 1));
+        }
+        inject(() -> {
             dma().writeInt(stamps + 4L * slot, value);
             fired[slot >>> 5] |= 1 << (slot & 31);
         });
@@ -211,10 +287,24 @@ public final class AgxFirmware extends DeviceModel {
 
     /** Misbehaviour: writes {@code value} as the event channel's write pointer and raises the event interrupt. */
     public void corruptEventWritePointer(int value) {
-        misbehaviour.add(() -> {
+        inject(() -> {
             dma().writeInt(events.state() + ChannelLayout.WPTR, value);
             raiseInterrupt(eventVector);
         });
+    }
+
+    private void inject(Runnable misbehave) {
+        injected.incrementAndGet();
+        misbehaviour.add(misbehave);
+    }
+
+    /**
+     * {@return whether every misbehaviour injected so far (events, stamps, ring pointers) has been carried out, or
+     * dropped by a reset} A booted firmware carries them out at its next step, even when paused; a crashed one
+     * never does.
+     */
+    public boolean injectionsDone() {
+        return injectionsDone.get() == injected.get();
     }
 
     /** {@return how many times the firmware started the command of job {@code jobId}} */
@@ -288,7 +378,11 @@ public final class AgxFirmware extends DeviceModel {
         try {
             Runnable r;
             while ((r = misbehaviour.poll()) != null) {
-                r.run();
+                try {
+                    r.run();
+                } finally {
+                    injectionsDone.incrementAndGet();
+                }
                 did = true;
             }
             if (paused) {
@@ -578,12 +672,14 @@ public final class AgxFirmware extends DeviceModel {
      */
     private void complete(FwQueue q, long at, int slot, int value, int status, int flags, long address) {
         DmaEngine dma = dma();
-        dma.writeInt(at + CommandLayout.FAULT_FLAGS, flags);
-        dma.writeLong(at + CommandLayout.FAULT_ADDRESS, address);
-        dma.writeInt(at + CommandLayout.STATUS, status);
+        ResultOverride r = resultOverrides.poll();
+        dma.writeInt(at + CommandLayout.FAULT_FLAGS, r == null ? flags : r.flags());
+        dma.writeLong(at + CommandLayout.FAULT_ADDRESS, r == null ? address : r.address());
+        dma.writeInt(at + CommandLayout.STATUS, r == null ? status : r.status());
         q.rptr = (q.rptr + 1) % q.size;
-        dma.writeInt(q.info + QueueLayout.GPU_RPTR, q.rptr);
-        dma.writeInt(q.info + QueueLayout.GPU_DONEPTR, q.rptr);
+        PointerOverride p = pointerOverrides.poll();
+        dma.writeInt(q.info + QueueLayout.GPU_RPTR, p == null ? q.rptr : p.rptr());
+        dma.writeInt(q.info + QueueLayout.GPU_DONEPTR, p == null ? q.rptr : p.doneptr());
         dma.writeInt(stamps + 4L * slot, value);
         fired[slot >>> 5] |= 1 << (slot & 31);
     }
@@ -669,7 +765,11 @@ public final class AgxFirmware extends DeviceModel {
         crashRequested = false;
         paused = false;
         hangNext.set(0);
-        misbehaviour.clear();
+        while (misbehaviour.poll() != null) {
+            injectionsDone.incrementAndGet(); // dropped: a reset firmware forgets what it was about to do
+        }
+        resultOverrides.clear();
+        pointerOverrides.clear();
         MemorySegment bar = bar(0);
         bar.asSlice(0, 0x100).fill((byte) 0);
         Le.INT.setRelease(bar, Regs.ID.offset(), Regs.ID_VALUE);

@@ -25,8 +25,9 @@ import java.util.concurrent.locks.LockSupport;
  * write (release) follows. The firmware's {@code rptr} is read with acquire ordering before a slot is reused.
  *
  * <p>Invariants: at most {@code count - 1} messages are outstanding (full when {@code (w + 1) % n == r}); a value of
- * {@code rptr} outside {@code [0, count)} is never used as an index ({@link ProtocolViolation}); one message is
- * built at a time (the channel's {@link Mutex}).
+ * {@code rptr} outside {@code [0, count)} is never used as an index, and one that moved backwards or past
+ * {@code wptr} never frees a slot ({@link ProtocolViolation}); one message is built at a time (the channel's
+ * {@link Mutex}).
  */
 public final class TxChannel implements AutoCloseable {
     private final String name;
@@ -91,7 +92,8 @@ public final class TxChannel implements AutoCloseable {
      * publishes it.
      *
      * @throws IllegalStateException if the firmware frees no slot within the full-ring timeout
-     * @throws ProtocolViolation     if the firmware's read pointer is out of range
+     * @throws ProtocolViolation     if the firmware's read pointer is out of range, went back, or passed the write
+     *                               pointer
      */
     public Message begin() {
         Guard<Message> g = lock.lock();
@@ -101,7 +103,7 @@ public final class TxChannel implements AutoCloseable {
             int next = (m.wptr + 1) % count;
             long deadline = System.nanoTime() + fullTimeout.toNanos();
             int spins = 0;
-            while (next == firmwareReadPointer()) {
+            while (next == consumedUpTo(m)) {
                 if (System.nanoTime() - deadline > 0) {
                     throw new IllegalStateException(name + " channel is full (" + (count - 1)
                             + " messages outstanding) and the firmware did not consume any within " + fullTimeout);
@@ -119,6 +121,21 @@ public final class TxChannel implements AutoCloseable {
             g.close();
             throw e;
         }
+    }
+
+    /**
+     * Under the channel lock: the firmware's read pointer, checked to have moved only forward since the last call
+     * and not past the messages published (anything else means the firmware claims messages nobody sent, and
+     * trusting it would let the driver overwrite messages the firmware has not read).
+     */
+    private int consumedUpTo(Message m) {
+        int r = firmwareReadPointer();
+        if (Math.floorMod(r - m.lastRead, count) > Math.floorMod(m.wptr - m.lastRead, count)) {
+            throw new ProtocolViolation(name + " channel: the firmware's read pointer moved from " + m.lastRead
+                    + " to " + r + ", which is not between it and the write pointer " + m.wptr);
+        }
+        m.lastRead = r;
+        return r;
     }
 
     /**
@@ -170,6 +187,8 @@ public final class TxChannel implements AutoCloseable {
         private final TxChannel channel;
         private Guard<Message> guard;
         private int wptr;
+        /** The firmware's read pointer as last seen by {@code begin()}. */
+        private int lastRead;
         private long offset;
         private int doorbellCount;
 

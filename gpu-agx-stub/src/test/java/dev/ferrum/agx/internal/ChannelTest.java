@@ -66,6 +66,31 @@ class ChannelTest {
     }
 
     @Test
+    void aReadPointerPastTheWritePointerOrGoingBackIsAProtocolViolation() {
+        try (MockMemory mem = new MockMemory();
+             TxChannel tx = new TxChannel("test", mem.pool, 4, mem.regs, Regs.CH_PIPE, Duration.ofMillis(50))) {
+            long state = describe(tx)[0];
+            send(tx, 1);
+            mem.setU32(state + ChannelLayout.RPTR, 2); // in range, but only message 0 was ever sent
+            ProtocolViolation past = assertThrows(ProtocolViolation.class, tx::begin);
+            assertTrue(past.getMessage().contains("moved from 0 to 2, which is not between it and the write pointer 1"),
+                    past.getMessage());
+            assertEquals(1, mem.u32(state + ChannelLayout.WPTR), "nothing published");
+        }
+        try (MockMemory mem = new MockMemory();
+             TxChannel tx = new TxChannel("test", mem.pool, 4, mem.regs, Regs.CH_PIPE, Duration.ofMillis(50))) {
+            long state = describe(tx)[0];
+            send(tx, 1);
+            send(tx, 2);
+            mem.setU32(state + ChannelLayout.RPTR, 2); // both consumed
+            send(tx, 3);
+            mem.setU32(state + ChannelLayout.RPTR, 1); // and now un-consumed?
+            ProtocolViolation back = assertThrows(ProtocolViolation.class, tx::begin);
+            assertTrue(back.getMessage().contains("moved from 2 to 1"), back.getMessage());
+        }
+    }
+
+    @Test
     void aReadPointerOutOfRangeIsAProtocolViolation() {
         try (MockMemory mem = new MockMemory();
              TxChannel tx = new TxChannel("test", mem.pool, 4, mem.regs, Regs.CH_PIPE, Duration.ofMillis(50))) {

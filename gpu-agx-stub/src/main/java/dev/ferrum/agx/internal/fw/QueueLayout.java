@@ -17,6 +17,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  *   0x10 u32 cpu_wptr     driver: entries published (release), also sent in the pipe message
  *   0x40 u32 gpu_rptr     firmware: next entry it will fetch
  *   0x44 u32 gpu_doneptr  firmware: entries completed (written before the command's stamp)
+ *                         (the driver reads neither firmware pointer: it counts completions by stamps)
  *   0x48 u32 cpu_freeptr  driver: entries whose resources it released
  * </pre>
  *
