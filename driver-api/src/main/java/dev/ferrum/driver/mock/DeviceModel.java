@@ -86,6 +86,21 @@ public abstract class DeviceModel {
         return attached().msixEnabled();
     }
 
+    /**
+     * Runs {@code action} with the model's state lock held: never during a {@link #process()} or {@link #reset()},
+     * so when this returns, a step that was running has finished and every later step sees what {@code action}
+     * changed. For fault injection that must take effect before the test's next move (a pause, say): a plain field
+     * write would be seen only by the next step, while the step already running goes on without it.
+     */
+    protected final void betweenSteps(Runnable action) {
+        state.lock();
+        try {
+            action.run();
+        } finally {
+            state.unlock();
+        }
+    }
+
     /** {@return whether the driver enabled bus mastering (DMA is refused otherwise)} */
     protected final boolean busMasterEnabled() {
         return attached().busMasterEnabled();

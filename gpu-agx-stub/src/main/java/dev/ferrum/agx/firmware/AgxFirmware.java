@@ -182,9 +182,14 @@ public final class AgxFirmware extends DeviceModel {
         crashRequested = true;
     }
 
-    /** Freezes the firmware: it stops reading channels and running jobs (and does not time them out). */
+    /**
+     * Freezes the firmware: it stops reading channels and running jobs (and does not time them out). When this
+     * returns, a step that was running has finished: nothing submitted afterwards runs until {@link #resume()}.
+     */
     public void pause() {
-        paused = true;
+        // Under the model lock: a step already past its paused check would otherwise still drain the channels and
+        // run a job the caller submits right after pause() returns.
+        betweenSteps(() -> paused = true);
     }
 
     /** Undoes {@link #pause()}. */
