@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -33,11 +34,25 @@ import java.util.function.Consumer;
  * rest ({@link #expired}). The slot and its data page stay taken until the reset has disabled the controller, so
  * the device can never write into a page handed to another command; the reset then fails and frees every slot.
  *
+ * <p>Resets: from the moment a reset begins ({@link #quiesce}) until it has rewound the rings and is enabling the
+ * controller again ({@link #resume}), submissions are refused, as Linux quiesces its admin queue during a reset. A
+ * command written into the rings then would be lost when they are rewound, and its doorbell write would reach a
+ * disabled controller, which may act on it after the re-enable, fetching stale ring entries. A submission may also
+ * name the controller generation it belongs to (re-creating a queue pair after a reset): it is refused once the
+ * admin queue serves another generation, so a late command of an old generation never reaches a newer one.
+ *
+ * <p>A waiter stops waiting early, with an {@link NvmeException}, when the controller reports fatal status
+ * ({@code CSTS.CFS}) or wrote an invalid admin completion: the device will complete nothing more until it is reset,
+ * so waiting out the timeout would only delay the recovery (the caller, or the watchdog, resets it).
+ *
  * <p>Invariants: data pages are copied out (or the command failed) before a slot is freed; each command's future
- * completes exactly once; a slot is freed only by its completion or after the controller was disabled.
+ * completes exactly once; a slot is freed only by its completion or after the controller was disabled; no command
+ * is submitted while the admin queue is quiesced, or for a generation other than the one it serves.
  */
 final class AdminQueue implements Queue.Sink {
     static final long PAGE = 4096;
+    /** How often a waiter checks for fatal status. */
+    private static final long FATAL_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     /**
      * What a command's completion must do: copy data out, complete the future. {@code deadline} is a
@@ -73,9 +88,17 @@ final class AdminQueue implements Queue.Sink {
     private final ReentrantLock sleepLock = new ReentrantLock();
     private final Condition woken = sleepLock.newCondition();
     private volatile int sleepers;
+    /** Whether submissions are accepted (false from {@link #quiesce} to {@link #resume}). Guarded by the lock. */
+    private boolean online;
+    /** The controller generation the admin queue serves. Guarded by the lock. */
+    private long epoch;
+    /** Reads whether the controller reports fatal status (CSTS.CFS): a waiter then stops waiting. */
+    private final BooleanSupplier fatalStatus;
+    /** {@link #faulted}, readable by waiters without the lock. */
+    private volatile boolean faultSeen;
 
     AdminQueue(int entries, DmaPool pool, Mmio regs, int dstrd, Consumer<String> deviceFault,
-               Consumer<String> timedOut) {
+               Consumer<String> timedOut, BooleanSupplier fatalStatus) {
         Queue q = new Queue(0, entries, pool, regs, dstrd);
         try {
             this.dataPages = pool.allocate(PAGE * q.capacity());
@@ -87,6 +110,25 @@ final class AdminQueue implements Queue.Sink {
         this.lock = new Mutex<>(q, LockClass.named("nvme.admin"));
         this.deviceFault = deviceFault;
         this.timedOut = timedOut;
+        this.fatalStatus = fatalStatus;
+    }
+
+    /** A reset begins: refuse submissions until {@link #resume}. */
+    void quiesce() {
+        try (Guard<Queue> g = lock.lock()) {
+            online = false;
+        }
+    }
+
+    /**
+     * The rings are rewound and the controller is being enabled for generation {@code generation}: accept
+     * submissions again.
+     */
+    void resume(long generation) {
+        try (Guard<Queue> g = lock.lock()) {
+            epoch = generation;
+            online = true;
+        }
     }
 
     long sqAddress() {
@@ -156,9 +198,28 @@ final class AdminQueue implements Queue.Sink {
                                       MemorySegment dataIn,
                                       MemorySegment dataOut, int cdw10, int cdw11, int cdw12, int cdw13, int cdw14,
                                       int cdw15) {
+        return submitIn(0, what, timeout, opcode, nsid, prp1, dataIn, dataOut, cdw10, cdw11, cdw12, cdw13, cdw14,
+                cdw15);
+    }
+
+    /**
+     * {@link #submit}, for controller generation {@code generation} (0: whichever is current).
+     *
+     * @throws NvmeException if the admin queue is quiesced for a reset, or serves another generation
+     */
+    private CompletableFuture<Integer> submitIn(long generation, String what, Duration timeout, int opcode, int nsid,
+                                                long prp1, MemorySegment dataIn, MemorySegment dataOut, int cdw10,
+                                                int cdw11, int cdw12, int cdw13, int cdw14, int cdw15) {
         CompletableFuture<Integer> future = new CompletableFuture<>();
         try (Guard<Queue> g = lock.lock()) {
             Queue q = g.get();
+            if (!online) {
+                throw new NvmeException(what + " not submitted: the controller is resetting (admin queue quiesced)");
+            }
+            if (generation != 0 && generation != epoch) {
+                throw new NvmeException(what + " not submitted: it belongs to controller generation " + generation
+                        + ", but the controller was reset since (now generation " + epoch + ")");
+            }
             Request r = q.allocate();
             if (r == null) {
                 throw new QueueFullException("admin queue full (" + q.capacity() + " commands outstanding)");
@@ -186,14 +247,21 @@ final class AdminQueue implements Queue.Sink {
     /** Submits and waits. {@return DW0} */
     int execute(String what, Duration timeout, int opcode, int nsid, long prp1, MemorySegment dataOut, int cdw10,
                 int cdw11, int cdw12) {
-        CompletableFuture<Integer> f = submit(what, timeout, opcode, nsid, prp1, null, dataOut, cdw10, cdw11, cdw12, 0,
-                0, 0);
+        return executeIn(0, what, timeout, opcode, nsid, prp1, dataOut, cdw10, cdw11, cdw12);
+    }
+
+    /** Submits for controller generation {@code generation} (0: any) and waits. {@return DW0} */
+    int executeIn(long generation, String what, Duration timeout, int opcode, int nsid, long prp1,
+                  MemorySegment dataOut, int cdw10, int cdw11, int cdw12) {
+        CompletableFuture<Integer> f = submitIn(generation, what, timeout, opcode, nsid, prp1, null, dataOut, cdw10,
+                cdw11, cdw12, 0, 0, 0);
         return await(f, what, timeout);
     }
 
     /** Waits for {@code f}, reaping completions meanwhile. */
     int await(CompletableFuture<Integer> f, String what, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        long nextFatalCheck = System.nanoTime();
         int spins = 0;
         while (!f.isDone()) {
             // Read before polling: a wake-up after this read ends the sleep below at once.
@@ -202,7 +270,18 @@ final class AdminQueue implements Queue.Sink {
             if (f.isDone()) {
                 break;
             }
-            long left = deadline - System.nanoTime();
+            long now = System.nanoTime();
+            if (now - nextFatalCheck >= 0) {
+                // At most once a millisecond: a register read is slow on real hardware.
+                nextFatalCheck = now + FATAL_CHECK_NANOS;
+                String dead = faultSeen ? "the controller wrote an invalid admin completion entry"
+                        : fatalStatus.getAsBoolean() ? "the controller reports fatal status (CSTS.CFS)" : null;
+                if (dead != null && !f.isDone()) {
+                    throw new NvmeException(what + " abandoned: " + dead + "; it completes nothing more until it "
+                            + "is reset (the reset reclaims the command's slot)");
+                }
+            }
+            long left = deadline - now;
             if (left <= 0) {
                 String reason = what + " timed out after " + timeout.toMillis() + " ms";
                 timedOut.accept(reason);
@@ -291,6 +370,7 @@ final class AdminQueue implements Queue.Sink {
     public void deviceFault(String what) {
         if (!faulted) {
             faulted = true;
+            faultSeen = true;
             deviceFault.accept("admin queue: " + what);
         }
     }
@@ -312,6 +392,7 @@ final class AdminQueue implements Queue.Sink {
             }
             q.resetRings();
             faulted = false;
+            faultSeen = false;
         }
         long now = System.nanoTime();
         for (Pending p : failed) {

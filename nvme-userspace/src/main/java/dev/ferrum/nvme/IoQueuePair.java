@@ -892,8 +892,8 @@ public final class IoQueuePair implements AutoCloseable {
             }
             throw closedOrFailed();
         }
-        if (generation != ctrl.generation()) {
-            recover(true);
+        while (generation != ctrl.generation()) {
+            recover(true); // waits for the reset; false if another began meanwhile: wait for that one
         }
     }
 
@@ -960,10 +960,20 @@ public final class IoQueuePair implements AutoCloseable {
         }
         q.resetRings();
         try {
-            ctrl.createQueuesOnDevice(this);
+            ctrl.createQueuesOnDevice(this, g);
         } catch (NvmeException e) {
             if (ctrl.generation() != g) {
                 return false; // another reset began meanwhile; try again after it
+            }
+            if (e instanceof QueueFullException) {
+                return false; // the admin queue is busy: try again on the next call
+            }
+            if (!(e instanceof NvmeCommandException)) {
+                // Not the device refusing the queue: the command timed out, or the controller went fatal or wrote
+                // an invalid completion. Another reset is needed (and requested: the watchdog or the timeout may
+                // already have); the pair recovers after it. Its commands stay outstanding until then.
+                ctrl.requestReset("queue " + qid + ": recreating it after a reset failed: " + e.getMessage(), g);
+                return false;
             }
             LOG.error("{}: could not recreate queue pair {} after reset: {}", ctrl.address(), qid, e.getMessage());
             for (Request r : outstanding) {

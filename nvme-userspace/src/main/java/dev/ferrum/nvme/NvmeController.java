@@ -45,7 +45,10 @@ import java.util.function.Consumer;
  * <p>Recovery: a fatal status ({@code CSTS.CFS}), an invalid completion entry, an admin command outstanding past
  * {@link NvmeOptions#adminTimeout()}, or an I/O command that stays stuck after an Abort resets the controller on its
  * own ordered workqueue ({@link #lastResetReason()} says why); see {@link IoQueuePair} for what happens to
- * outstanding commands. A reset that fails leaves the controller {@link State#FAILED}.
+ * outstanding commands. While a reset runs, the admin queue takes no other commands, and further reset requests
+ * are dropped (the problems they report belong to the generation being reset). A reset whose attempt fails (fatal
+ * status while enabling, an admin command the device does not complete) starts over from disabling the
+ * controller, up to three attempts in all; only then is the controller {@link State#FAILED}.
  *
  * <p>Invariants: at most one reset runs at a time; a queue pair's device-side queues belong to one controller
  * generation; DMA memory a command used is released only after the command completed or the controller was
@@ -100,6 +103,8 @@ public final class NvmeController implements AutoCloseable {
     private volatile boolean broughtUp;
     /** The generation for which a reset is scheduled (so requests about one problem merge). */
     private long resetScheduledFor;
+    /** How many times one reset tries to bring the controller back before declaring it failed. */
+    static final int RESET_ATTEMPTS = 3;
     /** Abort commands outstanding: at most ACL (Identify Controller) at once; beyond that, reset instead. */
     private final java.util.concurrent.atomic.AtomicInteger abortsInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final Work resetWork;
@@ -148,7 +153,7 @@ public final class NvmeController implements AutoCloseable {
             disable();
             int adminEntries = Math.min(options.adminQueueDepth(), Math.min(cap.maxQueueEntries(), 4096));
             this.admin = new AdminQueue(adminEntries, pool, regs, cap.doorbellStride(), this::deviceFault,
-                    this::adminTimedOut);
+                    this::adminTimedOut, () -> NvmeRegs.CSTS_CFS.isSet(NvmeRegs.CSTS.read(regs)));
             this.vectors = enableInterrupts();
             enable();
             this.info = identifyController();
@@ -220,10 +225,24 @@ public final class NvmeController implements AutoCloseable {
         cc = NvmeRegs.CC_IOSQES.with(cc, 6);
         cc = NvmeRegs.CC_IOCQES.with(cc, 4);
         NvmeRegs.CC.write(regs, cc);
+        admin.resume(generation); // the rings are rewound: this generation's commands may go in
         admin.deviceOwnsRings(true);
         dmaStopped = false;
         NvmeRegs.CC.write(regs, NvmeRegs.CC_EN.with(cc, 1));
         waitReady(true);
+    }
+
+    /**
+     * After {@link #disable()} in a reset: waits (within {@code CAP.TO}) for the controller reset to clear
+     * {@code CSTS.CFS}. A controller that went fatal before it became ready already reads {@code RDY = 0}, so the
+     * ready wait proves nothing about the reset having happened; enabling again before it has would find the old
+     * fatal status and fail the attempt. If the status stays, the enable that follows reports it.
+     */
+    private void awaitFatalStatusCleared() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(cap.timeoutMillis());
+        while (NvmeRegs.CSTS_CFS.isSet(NvmeRegs.CSTS.read(regs)) && System.nanoTime() - deadline < 0) {
+            LockSupport.parkNanos(100_000);
+        }
     }
 
     /** Waits for {@code CSTS.RDY} to become {@code ready} within {@code CAP.TO}. */
@@ -489,7 +508,7 @@ public final class NvmeController implements AutoCloseable {
             }
             qp = new IoQueuePair(this, qid, entries, qpOptions, pool, vector, vectorIndex, Workqueue.systemHighPri());
             try {
-                createQueuesOnDevice(qp);
+                createQueuesOnDevice(qp, generation);
             } catch (RuntimeException e) {
                 qp.releaseAfterDelete(true, IoStatus.QUEUE_CLOSED);
                 throw e;
@@ -502,17 +521,21 @@ public final class NvmeController implements AutoCloseable {
         return qp;
     }
 
-    /** Creates the pair's CQ and SQ on the device (also after a reset). */
-    void createQueuesOnDevice(IoQueuePair qp) {
+    /**
+     * Creates the pair's CQ and SQ on the device (also after a reset), in controller generation {@code g}: if the
+     * controller was reset since, the commands are refused ({@link NvmeException}) rather than sent to a newer
+     * generation.
+     */
+    void createQueuesOnDevice(IoQueuePair qp, long g) {
         var q = qp.queue();
         int sizeQid = (q.entries - 1) << 16 | q.qid;
         int ien = qp.interruptDriven() ? 1 << 1 : 0;
         q.deviceOwnsRings(true);
         // CDW11: interrupt vector [31:16], interrupts enabled [1], physically contiguous [0].
-        admin.execute("Create I/O Completion Queue " + q.qid, options.adminTimeout(), Nvme.NVME_ADMIN_CREATE_CQ(), 0,
+        admin.executeIn(g, "Create I/O Completion Queue " + q.qid, options.adminTimeout(), Nvme.NVME_ADMIN_CREATE_CQ(), 0,
                 q.cqAddress(), null, sizeQid, qp.vectorIndex() << 16 | ien | 1, 0);
         // CDW11: completion queue ID [31:16], priority [2:1] (ignored with round robin), physically contiguous [0].
-        admin.execute("Create I/O Submission Queue " + q.qid, options.adminTimeout(), Nvme.NVME_ADMIN_CREATE_SQ(), 0,
+        admin.executeIn(g, "Create I/O Submission Queue " + q.qid, options.adminTimeout(), Nvme.NVME_ADMIN_CREATE_SQ(), 0,
                 q.sqAddress(), null, sizeQid, q.qid << 16 | 1, 0);
     }
 
@@ -596,8 +619,9 @@ public final class NvmeController implements AutoCloseable {
             if (!broughtUp) {
                 return; // bring-up fails instead, and abandon() cleans up: a reset must not run beside it
             }
-            if (state == State.CLOSED || state == State.FAILED || observed != generation
-                    || resetScheduledFor == generation) {
+            if (state == State.CLOSED || state == State.FAILED || state == State.RESETTING
+                    || observed != generation || resetScheduledFor == generation) {
+                // While a reset runs, only it uses the controller: it retries what fails during it itself.
                 return;
             }
             resetScheduledFor = generation;
@@ -644,16 +668,38 @@ public final class NvmeController implements AutoCloseable {
             resets++;
         }
         LOG.warn("{}: resetting controller (reset #{}): {}", address, resets, reason);
-        try {
-            disable();
-            admin.abortAllAndReset(new NvmeException("admin command aborted by a controller reset (" + reason + ")"));
-            enable();
-            int granted = setNumberOfQueues(options.ioQueues());
-            synchronized (stateLock) {
-                grantedQueues = granted;
-                state = State.LIVE;
-                stateLock.notifyAll();
+        admin.quiesce(); // nothing more goes into the rings the reset is about to rewind
+        int granted = -1;
+        for (int attempt = 1; granted < 0; attempt++) {
+            try {
+                disable();
+                awaitFatalStatusCleared();
+                admin.abortAllAndReset(new NvmeException("admin command aborted by a controller reset (" + reason
+                        + ")"));
+                enable();
+                granted = setNumberOfQueues(options.ioQueues());
+            } catch (RevokedException e) {
+                deviceGone(e);
+                return;
+            } catch (RuntimeException e) {
+                // A fault during the reset itself (fatal status while enabling, an admin command the device never
+                // completes) is no reason to give up on the device: a new attempt starts from CC.EN = 0 again. Only
+                // a device that keeps failing is declared failed, as Linux bounds its recovery.
+                if (attempt >= RESET_ATTEMPTS) {
+                    fail("reset failed after " + attempt + " attempts: " + e.getMessage());
+                    return;
+                }
+                LOG.warn("{}: reset #{} attempt {} of {} failed, retrying: {}", address, resets, attempt,
+                        RESET_ATTEMPTS, e.getMessage());
+                admin.quiesce();
             }
+        }
+        synchronized (stateLock) {
+            grantedQueues = granted;
+            state = State.LIVE;
+            stateLock.notifyAll();
+        }
+        try {
             armAsyncEvents();
             for (IoQueuePair qp : queuePairsSnapshot()) {
                 if (qp.isShared()) {
@@ -664,7 +710,9 @@ public final class NvmeController implements AutoCloseable {
         } catch (RevokedException e) {
             deviceGone(e);
         } catch (RuntimeException e) {
-            fail("reset failed: " + e.getMessage());
+            // The controller is live: a problem here (fatal status again, say) is noticed like any other and causes
+            // a new reset; it does not fail the one that succeeded.
+            LOG.warn("{}: after reset #{}: {}", address, resets, e.getMessage());
         }
     }
 
@@ -676,8 +724,9 @@ public final class NvmeController implements AutoCloseable {
      */
     long awaitLive(boolean wait) {
         synchronized (stateLock) {
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * cap.timeoutMillis())
-                    + 4 * options.adminTimeout().toNanos();
+            // Every attempt of the reset may take both CAP.TO waits and one admin timeout.
+            long deadline = System.nanoTime() + RESET_ATTEMPTS * (TimeUnit.MILLISECONDS.toNanos(2 * cap.timeoutMillis())
+                    + options.adminTimeout().toNanos()) + options.adminTimeout().toNanos();
             while (state == State.RESETTING) {
                 if (!wait) {
                     return -1;
@@ -750,6 +799,7 @@ public final class NvmeController implements AutoCloseable {
             stateLock.notifyAll();
         }
         LOG.error("{}: controller failed: {}", address, why);
+        admin.quiesce();
         try {
             disable();
         } catch (RuntimeException e) {
@@ -947,6 +997,7 @@ public final class NvmeController implements AutoCloseable {
             state = State.CLOSED;
             stateLock.notifyAll();
         }
+        admin.quiesce(); // the I/O queues are gone: no admin command may follow the shutdown
         try {
             if (before == State.LIVE) {
                 shutdown();
@@ -1022,6 +1073,9 @@ public final class NvmeController implements AutoCloseable {
             stateLock.notifyAll();
         }
         watchdog.cancel();
+        if (admin != null) {
+            admin.quiesce();
+        }
         try {
             disable();
         } catch (RuntimeException e) {

@@ -96,6 +96,36 @@ class AdminRecoveryTest {
         }
     }
 
+    /**
+     * Fatal status while a reset enables the controller again (CC.EN = 1, RDY not yet 1): the reset starts over from
+     * disabling it, rather than failing the controller for good, and the queue pair recovers.
+     */
+    @Test
+    void fatalStatusWhileTheResetEnablesTheControllerIsRetried() throws InterruptedException {
+        try (TestBed t = new TestBed(TestBed.config(512).readyDelay(Duration.ofMillis(300)).build());
+             IoQueuePair qp = t.ctrl.createQueuePair(); DmaBuffer buf = t.buffer(4096)) {
+            int disables = t.mock.controllerResets();
+            Thread resetter = Thread.ofPlatform().name("resetter").start(t.ctrl::reset);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (t.mock.controllerResets() == disables) { // the reset has not disabled the controller yet
+                assertTrue(System.nanoTime() - deadline < 0, "the reset never disabled the controller");
+                LockSupport.parkNanos(100_000);
+            }
+            Thread.sleep(50); // the reset is waiting for RDY, which comes 300 ms after CC.EN = 1
+            t.mock.fatal("while the reset enables the controller");
+            resetter.join(Duration.ofSeconds(30));
+            assertFalse(resetter.isAlive(), "reset() returned");
+            assertEquals(NvmeController.State.LIVE, t.ctrl.state(), t.ctrl.failureReason());
+            assertEquals(1, t.ctrl.resetCount(), "one reset, two attempts");
+            assertEquals(disables + 2, t.mock.controllerResets(), "the second attempt disabled the controller again");
+            buf.segment().set(ValueLayout.JAVA_INT, 0, 0x5eed);
+            qp.write(t.ns(), 7, 1, buf);
+            buf.segment().set(ValueLayout.JAVA_INT, 0, 0);
+            qp.read(t.ns(), 7, 1, buf);
+            assertEquals(0x5eed, buf.segment().get(ValueLayout.JAVA_INT, 0));
+        }
+    }
+
     /** Waits until {@code n} resets have run and the controller is live again. */
     private static void awaitResets(TestBed t, int n) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();

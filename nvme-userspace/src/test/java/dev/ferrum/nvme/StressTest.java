@@ -37,6 +37,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * its callback runs. Each thread owns its own LBA range and never has two
  * commands on one block at once, so the model needs no cross-thread ordering.
  *
+ * <p>The controller ends live: a fault injected while a reset runs (fatal status while enabling, say) makes the
+ * reset start over, and it gives up only after {@link NvmeController#RESET_ATTEMPTS} attempts. If the faults did
+ * hit every attempt of one reset, the controller is failed for good, which a real device may also end in: the test
+ * then demands exactly that reason, every command still completed exactly once (with an error), and every block on
+ * the medium as the model allows; only the final read through the (failed) driver is left out.
+ *
  * <p>CI size: {@value #CI_SECONDS} s of traffic. {@code ./ferrum soak [minutes]} runs the same test longer
  * ({@code -Dferrum.stress.seconds}).
  */
@@ -75,6 +81,7 @@ class StressTest {
             }
             join(faultThread, end, problems);
             t.mock.clearFaultRules();
+            boolean failedForGood = t.ctrl.state() == NvmeController.State.FAILED;
             assertTrue(problems.isEmpty(), "seed " + seed + ": " + problems.size() + " problem(s):\n"
                     + String.join("\n", problems.stream().limit(20).toList()));
 
@@ -86,9 +93,19 @@ class StressTest {
                 ops += w.submitted;
                 failed += w.failed;
             }
-            try (IoQueuePair qp = t.ctrl.createQueuePair()) {
+            if (failedForGood) {
+                // Legitimate only as the end of the bounded recovery (not, say, an invalid completion accepted).
+                assertTrue(t.ctrl.failureReason().startsWith("reset failed after " + NvmeController.RESET_ATTEMPTS
+                        + " attempts"), "seed " + seed + ": " + t.ctrl.failureReason());
+                t.ctrl.close(); // disabled: the buffers of commands failed while it was failing are unpinned now
                 for (Worker w : workers) {
-                    w.verifyThroughDriver(qp);
+                    w.closeKeptBuffer();
+                }
+            } else {
+                try (IoQueuePair qp = t.ctrl.createQueuePair()) {
+                    for (Worker w : workers) {
+                        w.verifyThroughDriver(qp);
+                    }
                 }
             }
             // The checks can fail: a stale block (an older write of the same LBA, intact checksum) is caught.
@@ -99,6 +116,11 @@ class StressTest {
             AssertionError caught = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
                     w0::verifyMedium);
             assertTrue(caught.getMessage().contains("holds write"), caught.getMessage());
+            if (failedForGood) {
+                System.out.printf("stress: seed %d: the controller failed for good (%s); data verified%n", seed,
+                        t.ctrl.failureReason());
+                return;
+            }
             assertEquals(NvmeController.State.LIVE, t.ctrl.state(), t.ctrl.failureReason());
             assertTrue(ops > 100, "seed " + seed + ": only " + ops + " commands in " + seconds + " s");
             assertTrue(t.ctrl.resetCount() > 0, "the faults caused resets");
@@ -106,6 +128,11 @@ class StressTest {
             System.out.printf("stress: seed %d, %d s, %d commands (%d failed), %d resets, %d faults injected%n",
                     seed, seconds, ops, failed, t.ctrl.resetCount(), faults.injected.get());
         }
+    }
+
+    /** Whether the controller gave up: failed for good, as it may when faults hit every attempt of a reset. */
+    static boolean failedForGood(TestBed t) {
+        return t.ctrl.state() == NvmeController.State.FAILED;
     }
 
     /** Waits for {@code th} until the traffic's end plus the hang allowance; a thread still running then hung. */
@@ -189,6 +216,8 @@ class StressTest {
         long submitted;
         long failed;
         long nextSeq;
+        /** The slot buffer, if the controller failed for good while the device might still have held it. */
+        DmaBuffer keptBuffer;
 
         Worker(TestBed t, int id, long seed, long end, ConcurrentLinkedQueue<String> problems) {
             this.t = t;
@@ -232,11 +261,11 @@ class StressTest {
         public void run() {
             List<IoQueuePair> pairs = new ArrayList<>();
             DmaBuffer buffer = null;
+            int slots = 24;
             try {
                 for (int i = 0; i < PAIRS; i++) {
                     pairs.add(t.ctrl.createQueuePair(QueuePairOptions.builder().depth(16).build()));
                 }
-                int slots = 24;
                 buffer = t.buffer((long) slots * MAX_BLOCKS * BLOCK);
                 for (int i = 0; i < slots; i++) {
                     Op op = new Op(i);
@@ -266,6 +295,12 @@ class StressTest {
                     }
                 }
                 drain(pairs, slots);
+            } catch (ControllerFailedException e) {
+                if (failedForGood(t)) {
+                    drain(pairs, slots); // failed pairs complete what was outstanding, with an error
+                } else {
+                    problems.add("thread " + id + ": " + e);
+                }
             } catch (RuntimeException | Error e) {
                 problems.add("thread " + id + ": " + e);
             } finally {
@@ -278,9 +313,18 @@ class StressTest {
                 }
                 if (buffer != null && buffer.pinCount() == 0) {
                     buffer.close();
+                } else if (buffer != null && failedForGood(t)) {
+                    keptBuffer = buffer; // closed once the controller is closed (disabled for certain)
                 } else if (buffer != null) {
                     problems.add("thread " + id + ": buffer still pinned " + buffer.pinCount() + " times at the end");
                 }
+            }
+        }
+
+        void closeKeptBuffer() {
+            if (keptBuffer != null) {
+                assertEquals(0, keptBuffer.pinCount(), "thread " + id + ": buffer pins after the controller closed");
+                keptBuffer.close();
             }
         }
 
@@ -333,6 +377,10 @@ class StressTest {
             } catch (QueueFullException e) {
                 calls.removeLast(); // not submitted: no completion is owed
                 release(op);
+            } catch (ControllerFailedException e) {
+                calls.removeLast(); // refused: no completion is owed
+                release(op);
+                throw e;
             }
         }
 
@@ -434,7 +482,16 @@ class StressTest {
                             default -> CompletionCorruption.DUPLICATE;
                         }, 1);
                         case 7 -> t.mock.fatal("injected by the stress test");
-                        case 8 -> t.ctrl.reset();
+                        case 8 -> {
+                            try {
+                                t.ctrl.reset();
+                            } catch (ControllerFailedException e) {
+                                if (failedForGood(t)) {
+                                    return; // nothing left to inject faults into; the test checks why
+                                }
+                                throw e;
+                            }
+                        }
                         default -> { } // a quiet spell
                     }
                     injected.incrementAndGet();
