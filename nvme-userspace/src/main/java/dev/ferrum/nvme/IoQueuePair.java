@@ -256,7 +256,14 @@ public final class IoQueuePair implements AutoCloseable {
             return 1;
         }
         boolean data = opcode == Nvme.NVME_CMD_READ() || opcode == Nvme.NVME_CMD_WRITE();
-        return (int) Math.min(65536, data ? maxCommandBytes >>> ns.blockShift() : 65536); // a shift, not a division
+        int perCommand = (int) Math.min(65536, data ? maxCommandBytes >>> ns.blockShift() : 65536); // a shift
+        if (perCommand == 0) {
+            // A namespace formatted with blocks larger than the controller's MDTS: not even one block fits.
+            throw new UnsupportedOperationException("namespace " + ns.id() + " has blocks of " + ns.blockSize()
+                    + " bytes, more than the " + maxCommandBytes + " bytes one command may carry here (MDTS): "
+                    + "no read or write of it fits in a command; reformat it with a smaller LBA format");
+        }
+        return perCommand;
     }
 
     private static int commandCount(int blocks, int perCommand) {
