@@ -12,12 +12,15 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code identify}: controller and namespace data, like {@code nvme id-ctrl} and {@code nvme id-ns}. */
 @Command(name = "identify", mixinStandardHelpOptions = true,
         description = "Print Identify Controller, Identify Namespace and SMART data.",
         footer = {"", "Examples:", "  ./ferrum nvme identify", "  ./ferrum nvme identify --mock-block-size 4096",
+                "  ./ferrum nvme identify --mock-namespaces 2 -N 2   # only namespace 2",
                 "  ./ferrum nvme identify --pci 0000:01:00.0"})
 final class IdentifyCommand implements Callable<Integer> {
     @Spec
@@ -29,13 +32,19 @@ final class IdentifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        // -N names one namespace to print; without it, every active one is printed.
+        boolean one = spec.commandLine().getParseResult().hasMatchedOption("-N");
         try (Target t = Target.open(target, NvmeOptions.builder())) {
-            print(t, out);
+            print(t, out, one ? List.of(t.ctrl.namespace(target.namespace)) : t.ctrl.namespaces());
         }
         return 0;
     }
 
     static void print(Target t, PrintWriter out) {
+        print(t, out, t.ctrl.namespaces());
+    }
+
+    private static void print(Target t, PrintWriter out, Collection<Namespace> namespaces) {
         NvmeController c = t.ctrl;
         ControllerInfo i = c.info();
         NvmeController.Capabilities cap = c.capabilities();
@@ -62,7 +71,7 @@ final class IdentifyCommand implements Callable<Integer> {
                 cap.maxQueueEntries(), cap.doorbellStride(), cap.timeoutMillis(), cap.minPageSize(),
                 cap.maxPageSize());
         out.printf("  I/O queues: %d granted, %d MSI-X vector(s)%n", c.maxQueuePairs(), c.interruptVectors());
-        for (Namespace ns : c.namespaces()) {
+        for (Namespace ns : namespaces) {
             NamespaceInfo n = ns.info();
             out.printf("namespace %d%n", n.nsid());
             out.printf("  nsze/ncap/nuse : %d/%d/%d blocks (%.2f GiB)%n", n.size(), n.capacity(), n.utilization(),

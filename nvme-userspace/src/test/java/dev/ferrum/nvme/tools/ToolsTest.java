@@ -20,6 +20,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -39,6 +40,11 @@ class ToolsTest {
 
         Run outHas(String text) {
             assertTrue(out.contains(text), () -> "stdout lacks \"" + text + "\":\n" + out + "\nstderr:\n" + err);
+            return this;
+        }
+
+        Run outLacks(String text) {
+            assertFalse(out.contains(text), () -> "stdout has \"" + text + "\":\n" + out);
             return this;
         }
 
@@ -92,6 +98,11 @@ class ToolsTest {
                 .outHas("  mdts      : 0 (no limit)")
                 .outHas("lbads:12 rp:0 (in use)")
                 .outHas("namespace 2");
+        run("identify", "--mock-namespaces", "2", "-N", "2").assertExit(0)
+                .outHas("namespace 2")
+                .outLacks("namespace 1");
+        run("identify", "--mock-namespaces", "2", "-N", "3").assertExit(1)
+                .errHas("has no active namespace 3 (active: [1, 2])");
     }
 
     @ParameterizedTest(name = "perf -o {0} -q {1} -n {2} -w {3}")
