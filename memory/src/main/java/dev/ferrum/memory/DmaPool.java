@@ -142,7 +142,9 @@ public final class DmaPool implements AutoCloseable {
      * @param bytes the size; rounded up to the {@link #pageSize() page size}
      * @throws IllegalArgumentException if {@code bytes} is not positive
      * @throws IllegalStateException    if the pool is closed, memory cannot be locked (the message says how to
-     *                                  raise RLIMIT_MEMLOCK), or the device address space is exhausted
+     *                                  raise RLIMIT_MEMLOCK; the address space may classify this failure in an
+     *                                  exception of its own: {@link DeviceAddressSpace#memoryLockFailed}), or the
+     *                                  device address space is exhausted
      */
     public DmaBuffer allocate(long bytes) {
         return allocate(bytes, Arena.ofShared());
@@ -205,7 +207,13 @@ public final class DmaPool implements AutoCloseable {
     }
 
     private MemorySegment map(long size, boolean huge, Arena arena) {
-        PageMemory.Mapped m = pages.map(size, huge, lock, arena);
+        PageMemory.Mapped m;
+        try {
+            m = pages.map(size, huge, lock, arena);
+        } catch (PageMemory.LockFailedException e) {
+            // The address space says what the limit means for its users (VFIO: a VfioException).
+            throw addressSpace.memoryLockFailed(e.size(), e.syscallFailure());
+        }
         if (!m.locked() && lock != PageMemory.Lock.NONE && !warnedUnlocked) {
             warnedUnlocked = true;
             LOG.warn("DMA pool '{}': memory could not be locked (RLIMIT_MEMLOCK); continuing unlocked", name);

@@ -29,7 +29,7 @@ public final class VfioException extends RuntimeException {
         GROUP_NOT_VIABLE,
         /** The kernel lacks something Ferrum needs (API version, IOMMU type, reset support). */
         UNSUPPORTED,
-        /** Pinning DMA memory exceeded {@code RLIMIT_MEMLOCK}. */
+        /** Locking ({@code mlock}) or pinning ({@code VFIO_IOMMU_MAP_DMA}) DMA memory exceeded {@code RLIMIT_MEMLOCK}. */
         MEMLOCK_LIMIT,
         /** The device is in use by the host (a mounted file system, swap, LVM/md) and must not be taken. */
         DEVICE_IN_USE,

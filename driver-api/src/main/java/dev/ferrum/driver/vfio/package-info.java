@@ -73,8 +73,10 @@
  *   <li>{@code GROUP_BUSY}: the group is open elsewhere ({@code fuser -v /dev/vfio/N} shows who).</li>
  *   <li>{@code GROUP_NOT_VIABLE}: lists every member of the IOMMU group with its driver, marking the ones to bind to
  *       vfio-pci or unbind.</li>
- *   <li>{@code MEMLOCK_LIMIT}: {@code VFIO_IOMMU_MAP_DMA} hit {@code RLIMIT_MEMLOCK} (VFIO counts pinned pages
- *       against it, on top of the pool's own {@code mlock}); shows the limit and how to raise it.</li>
+ *   <li>{@code MEMLOCK_LIMIT}: the DMA pool's {@code mlock} or {@code VFIO_IOMMU_MAP_DMA} hit
+ *       {@code RLIMIT_MEMLOCK} (VFIO counts pinned pages against it, on top of the pool's own {@code mlock}, which
+ *       comes first); shows the limit and how to raise it. Type1 IOMMU only: in no-IOMMU mode an {@code mlock}
+ *       failure is the pool's {@code IllegalStateException} with the same advice.</li>
  *   <li>{@code UNSUPPORTED}: API version, IOMMU type, no interrupt remapping ({@code VFIO_SET_IOMMU} EPERM), no
  *       reset method, no-IOMMU mode not available.</li>
  *   <li>{@code DEVICE_IN_USE}, {@code NOT_EXPLICITLY_NAMED}, {@code SETUP_FAILED}: {@link

@@ -85,8 +85,35 @@ public final class PageMemory {
     }
 
     /** Explains an {@code mlock} failure with the fix: the memlock limit. */
-    public static IllegalStateException memlockFailure(long size, SyscallException e) {
-        return new IllegalStateException(memlockMessage(size, Syscalls.getrlimit(Syscalls.RLIMIT_MEMLOCK)[0], e), e);
+    public static LockFailedException memlockFailure(long size, SyscallException e) {
+        return new LockFailedException(size, e);
+    }
+
+    /**
+     * {@code mlock} failed for memory that had to be locked ({@link Lock#REQUIRE}); the message explains
+     * {@code RLIMIT_MEMLOCK} and how to raise it. A type of its own so that {@code DmaPool} can let the address
+     * space classify the failure ({@code DeviceAddressSpace.memoryLockFailed}).
+     *
+     * <p>Invariants: the cause is the failed {@code mlock}'s {@link SyscallException}; the size is positive.
+     */
+    public static final class LockFailedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+        private final long size;
+
+        LockFailedException(long size, SyscallException e) {
+            super(memlockMessage(size, Syscalls.getrlimit(Syscalls.RLIMIT_MEMLOCK)[0], e), e);
+            this.size = size;
+        }
+
+        /** {@return the bytes that could not be locked} */
+        public long size() {
+            return size;
+        }
+
+        /** {@return the failed {@code mlock}} */
+        public SyscallException syscallFailure() {
+            return (SyscallException) getCause();
+        }
     }
 
     /**
