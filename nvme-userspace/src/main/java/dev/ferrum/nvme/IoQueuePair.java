@@ -66,6 +66,8 @@ public final class IoQueuePair implements AutoCloseable {
     static final long PAGE = 4096;
     /** One PRP list page holds 512 entries: with PRP1 that is 513 pages, enough for 2 MiB at any offset. */
     static final long MAX_COMMAND_BYTES = 2L << 20;
+    /** How long a submitter waits before retrying a recovery that could not proceed yet (see {@code enter}). */
+    private static final long RECOVERY_RETRY_NANOS = 1_000_000;
     private static final int OPEN = 0;
     private static final int FAILED = 1;
     private static final int CLOSED = 2;
@@ -900,7 +902,13 @@ public final class IoQueuePair implements AutoCloseable {
             throw closedOrFailed();
         }
         while (generation != ctrl.generation()) {
-            recover(true); // waits for the reset; false if another began meanwhile: wait for that one
+            long seen = ctrl.generation();
+            // Waits for the reset; false if another began meanwhile (wait for that one), if the admin queue was full,
+            // or if recreating the queues failed and a new reset was requested but has not begun. In the last two
+            // the generation has not moved: pause before sending Create I/O Queue again rather than spin on it.
+            if (!recover(true) && ctrl.generation() == seen) {
+                LockSupport.parkNanos(RECOVERY_RETRY_NANOS);
+            }
         }
     }
 
