@@ -2,6 +2,7 @@ package dev.ferrum.driver.mock;
 
 import dev.ferrum.driver.mock.internal.DeviceMemory;
 import dev.ferrum.driver.pci.PciAddress;
+import dev.ferrum.driver.pci.internal.BarAccess;
 import dev.ferrum.driver.pci.PciConfig;
 import dev.ferrum.driver.pci.spi.BarInfo;
 import dev.ferrum.driver.pci.spi.PciFunction;
@@ -205,6 +206,7 @@ final class MockFunction implements PciFunction {
     /** Reads the model's BAR memory, as a non-posted read would; under this function's lock, like {@link #mapBar}. */
     @Override
     public synchronized long barRead(int index, long offset, int width) {
+        BarAccess.check(address, index, model.config().barSize(index), offset, width);
         MemorySegment bar = liveBar(index);
         return switch (width) {
             case 1 -> bar.get(ValueLayout.JAVA_BYTE, offset) & 0xffL;
@@ -217,6 +219,7 @@ final class MockFunction implements PciFunction {
 
     @Override
     public synchronized void barWrite(int index, long offset, int width, long value) {
+        BarAccess.checkWrite(address, index, model.config().barSize(index), offset, width, value);
         MemorySegment bar = liveBar(index);
         switch (width) {
             case 1 -> bar.set(ValueLayout.JAVA_BYTE, offset, (byte) value);

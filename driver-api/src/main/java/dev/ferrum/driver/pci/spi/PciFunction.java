@@ -45,12 +45,22 @@ public interface PciFunction {
     /**
      * {@return {@code width} bytes (1, 2, 4 or 8) of BAR {@code index} at {@code offset}, zero-extended, little
      * endian} Without a mapping: it reaches every byte of the BAR, also what {@link #mapBar} cannot map (VFIO:
-     * {@code pread} on the device file; the mock: the model's BAR memory). The caller has checked that the BAR is
-     * present and the access inside it and naturally aligned.
+     * {@code pread} on the device file; the mock: the model's BAR memory). The caller has checked the index (0..5);
+     * the implementation refuses the rest.
+     *
+     * @throws IllegalArgumentException  if the width is not 1, 2, 4 or 8, the BAR is not implemented, or the offset
+     *                                   is not a multiple of the width
+     * @throws IndexOutOfBoundsException if the access is not inside the BAR
      */
     long barRead(int index, long offset, int width);
 
-    /** Writes the low {@code width} bytes of {@code value} to BAR {@code index} at {@code offset}; see {@link #barRead}. */
+    /**
+     * Writes {@code value}, which must fit {@code width} bytes, to BAR {@code index} at {@code offset}; see
+     * {@link #barRead}.
+     *
+     * @throws IllegalArgumentException  as for {@link #barRead}, and if the value does not fit
+     * @throws IndexOutOfBoundsException if the access is not inside the BAR
+     */
     void barWrite(int index, long offset, int width, long value);
 
     /** {@return the address space the function's DMA goes through} */

@@ -1,6 +1,7 @@
 package dev.ferrum.driver.vfio.internal;
 
 import dev.ferrum.driver.pci.PciAddress;
+import dev.ferrum.driver.pci.internal.BarAccess;
 import dev.ferrum.driver.pci.PciConfig;
 import dev.ferrum.driver.pci.spi.BarInfo;
 import dev.ferrum.driver.pci.spi.PciFunction;
@@ -253,6 +254,7 @@ public final class VfioFunction implements PciFunction {
     public void barWrite(int index, long offset, int width, long value) {
         requireOpen();
         RegionInfo r = checkBarAccess(index, offset, width, true);
+        BarAccess.checkWrite(address, index, r.size(), offset, width, value);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(width);
             switch (width) {
@@ -266,18 +268,8 @@ public final class VfioFunction implements PciFunction {
     }
 
     private RegionInfo checkBarAccess(int index, long offset, int width, boolean write) {
-        if (width != 1 && width != 2 && width != 4 && width != 8) {
-            throw new IllegalArgumentException("BAR access width " + width + " is not 1, 2, 4 or 8");
-        }
         RegionInfo r = region(index);
-        if (offset < 0 || offset > r.size() - width) {
-            throw new IndexOutOfBoundsException(width * 8 + "-bit access at 0x" + Long.toHexString(offset)
-                    + " is outside BAR" + index + " of " + address + " (" + r.size() + " bytes)");
-        }
-        if ((offset & (width - 1)) != 0) {
-            throw new IllegalArgumentException(width * 8 + "-bit access at 0x" + Long.toHexString(offset) + " of BAR"
-                    + index + " of " + address + " is not " + width + "-byte aligned");
-        }
+        BarAccess.check(address, index, r.size(), offset, width);
         if (write ? !r.writable() : !r.readable()) {
             throw new IllegalArgumentException("BAR" + index + " of " + address + " cannot be "
                     + (write ? "written" : "read") + " through VFIO");
