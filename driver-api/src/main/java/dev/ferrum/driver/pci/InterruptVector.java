@@ -3,8 +3,6 @@ package dev.ferrum.driver.pci;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
@@ -39,15 +37,6 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class InterruptVector {
     private static final Logger LOG = LoggerFactory.getLogger(InterruptVector.class);
     private static final Runnable[] NO_HANDLERS = new Runnable[0];
-    private static final VarHandle HANDLERS;
-
-    static {
-        try {
-            HANDLERS = MethodHandles.lookup().findVarHandle(InterruptVector.class, "handlers", Runnable[].class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private final int index;
     private final String name;
@@ -58,11 +47,10 @@ public final class InterruptVector {
     private volatile int waiters;
     /**
      * The registered handlers: copy-on-write, never modified once published. Written only under
-     * {@link #registration} with release ordering; the interrupt thread reads it with acquire ordering, so it sees a
-     * complete array and everything its handlers' registrants did before registering them.
+     * {@link #registration}; volatile, so the interrupt thread, which reads it without the lock, sees a complete
+     * array and everything its handlers' registrants did before registering them.
      */
-    @SuppressWarnings("unused") // through HANDLERS
-    private Runnable[] handlers = NO_HANDLERS;
+    private volatile Runnable[] handlers = NO_HANDLERS;
     private final Object registration = new Object();
 
     InterruptVector(int index, String name) {
@@ -82,8 +70,7 @@ public final class InterruptVector {
      */
     public void setHandler(Runnable handler) {
         synchronized (registration) {
-            // Release: pairs with the acquire in deliver().
-            HANDLERS.setRelease(this, handler == null ? NO_HANDLERS : new Runnable[] {handler});
+            handlers = handler == null ? NO_HANDLERS : new Runnable[] {handler};
         }
     }
 
@@ -96,10 +83,10 @@ public final class InterruptVector {
     public void addHandler(Runnable handler) {
         Objects.requireNonNull(handler, "interrupt handler");
         synchronized (registration) {
-            Runnable[] old = (Runnable[]) HANDLERS.getAcquire(this);
+            Runnable[] old = handlers;
             Runnable[] grown = Arrays.copyOf(old, old.length + 1);
             grown[old.length] = handler;
-            HANDLERS.setRelease(this, grown); // pairs with the acquire in deliver()
+            handlers = grown;
         }
     }
 
@@ -113,13 +100,13 @@ public final class InterruptVector {
      */
     public boolean removeHandler(Runnable handler) {
         synchronized (registration) {
-            Runnable[] old = (Runnable[]) HANDLERS.getAcquire(this);
+            Runnable[] old = handlers;
             for (int i = 0; i < old.length; i++) {
                 if (old[i] == handler) {
                     Runnable[] shrunk = new Runnable[old.length - 1];
                     System.arraycopy(old, 0, shrunk, 0, i);
                     System.arraycopy(old, i + 1, shrunk, i, old.length - i - 1);
-                    HANDLERS.setRelease(this, shrunk.length == 0 ? NO_HANDLERS : shrunk); // pairs with deliver()
+                    handlers = shrunk.length == 0 ? NO_HANDLERS : shrunk;
                     return true;
                 }
             }
@@ -129,7 +116,7 @@ public final class InterruptVector {
 
     /** {@return how many handlers are registered} */
     public int handlerCount() {
-        return ((Runnable[]) HANDLERS.getAcquire(this)).length;
+        return handlers.length;
     }
 
     /** {@return interrupts delivered and not yet taken} */
@@ -190,9 +177,9 @@ public final class InterruptVector {
                 lock.unlock();
             }
         }
-        // Acquire: pairs with the release in the registration methods, so the array's elements are visible. No
-        // allocation per interrupt: the array is read, never copied, here.
-        Runnable[] hs = (Runnable[]) HANDLERS.getAcquire(this);
+        // A volatile read: a complete array, and what the registrants did before registering. No allocation per
+        // interrupt: the array is read, never copied, here.
+        Runnable[] hs = handlers;
         for (Runnable h : hs) {
             try {
                 h.run();
