@@ -1,6 +1,5 @@
 package dev.ferrum.memory;
 
-import dev.ferrum.memory.internal.PageMemory;
 import dev.ferrum.sys.SyscallException;
 
 import java.lang.foreign.MemorySegment;
@@ -54,14 +53,14 @@ public interface DeviceAddressSpace {
 
     /**
      * {@return what {@link DmaPool} throws when {@code size} bytes of DMA memory for this space cannot be locked in
-     * RAM ({@code mlock} failed with {@code cause}, under {@link DmaPool.MemoryLock#REQUIRE})} The default is an
-     * {@link IllegalStateException} naming {@code RLIMIT_MEMLOCK} and how to raise it. A backend whose users expect
-     * its own exception for that limit returns it instead (VFIO: a {@code VfioException} with reason
-     * {@code MEMLOCK_LIMIT}, the same as when {@code VFIO_IOMMU_MAP_DMA} hits the limit); it must not return a
-     * {@link SyscallException}, which the pool reads as a shortage of huge pages.
+     * RAM ({@code mlock} failed with {@code cause}, under {@link DmaPool.MemoryLock#REQUIRE})} By default
+     * {@code failure}, the pool's own {@link IllegalStateException} naming {@code RLIMIT_MEMLOCK} and how to raise
+     * it. A backend whose users expect its own exception for that limit returns it instead (VFIO: a
+     * {@code VfioException} with reason {@code MEMLOCK_LIMIT}, the same as when {@code VFIO_IOMMU_MAP_DMA} hits the
+     * limit); it must not return a {@link SyscallException}, which the pool reads as a shortage of huge pages.
      */
-    default RuntimeException memoryLockFailed(long size, SyscallException cause) {
-        return PageMemory.memlockFailure(size, cause);
+    default RuntimeException memoryLockFailed(long size, SyscallException cause, IllegalStateException failure) {
+        return failure;
     }
 
     /** {@return a short description for messages, e.g. {@code "VFIO container (type1v2 IOMMU)"}} */

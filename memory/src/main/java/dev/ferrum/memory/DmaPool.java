@@ -212,7 +212,7 @@ public final class DmaPool implements AutoCloseable {
             m = pages.map(size, huge, lock, arena);
         } catch (PageMemory.LockFailedException e) {
             // The address space says what the limit means for its users (VFIO: a VfioException).
-            throw addressSpace.memoryLockFailed(e.size(), e.syscallFailure());
+            throw addressSpace.memoryLockFailed(e.size(), e.syscallFailure(), e);
         }
         if (!m.locked() && lock != PageMemory.Lock.NONE && !warnedUnlocked) {
             warnedUnlocked = true;

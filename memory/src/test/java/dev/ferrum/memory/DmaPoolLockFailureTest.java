@@ -56,7 +56,7 @@ class DmaPoolLockFailureTest {
         }
 
         @Override
-        public RuntimeException memoryLockFailed(long size, SyscallException cause) {
+        public RuntimeException memoryLockFailed(long size, SyscallException cause, IllegalStateException failure) {
             this.size = size;
             this.cause = cause;
             return own;

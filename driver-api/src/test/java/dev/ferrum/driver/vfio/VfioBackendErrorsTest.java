@@ -16,6 +16,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -166,6 +167,17 @@ class VfioBackendErrorsTest {
         // The map path picks this message for ENOMEM (with the process's real limit).
         assertInstanceOf(VfioException.class, VfioErrors.mapDmaFailed(4096, 0x1000_0000L,
                 new SyscallException("ioctl(VFIO_IOMMU_MAP_DMA)", Errno.ENOMEM)));
+    }
+
+    @Test
+    void anMlockFailureOverTheLimitIsTheMemlockErrorAndAnyOtherStaysThePools() {
+        IllegalStateException pool = new IllegalStateException("the pool's own message");
+        for (int errno : new int[] {Errno.ENOMEM, Errno.EPERM, Errno.EAGAIN}) {
+            RuntimeException e = VfioErrors.mlockFailed(1 << 20, new SyscallException("mlock", errno), pool);
+            assertEquals(Reason.MEMLOCK_LIMIT, assertInstanceOf(VfioException.class, e).reason());
+            assertMentions(e, "locking 1024 KiB of DMA memory in RAM (mlock) failed", "RLIMIT_MEMLOCK");
+        }
+        assertSame(pool, VfioErrors.mlockFailed(1 << 20, new SyscallException("mlock", Errno.EINVAL), pool));
     }
 
     @Test

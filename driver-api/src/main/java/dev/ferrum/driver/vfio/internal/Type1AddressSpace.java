@@ -3,7 +3,6 @@ package dev.ferrum.driver.vfio.internal;
 import dev.ferrum.memory.DeviceAddressSpace;
 import dev.ferrum.memory.IovaAllocator;
 import dev.ferrum.memory.internal.LiveResources;
-import dev.ferrum.sys.Errno;
 import dev.ferrum.sys.SyscallException;
 import dev.ferrum.sys.Syscalls;
 import dev.ferrum.sys.VfioIoctl;
@@ -120,13 +119,8 @@ public final class Type1AddressSpace implements DeviceAddressSpace {
      * {@link dev.ferrum.driver.vfio.VfioException.Reason#MEMLOCK_LIMIT}.
      */
     @Override
-    public RuntimeException memoryLockFailed(long size, SyscallException cause) {
-        int errno = cause.errno();
-        if (errno != Errno.ENOMEM && errno != Errno.EPERM && errno != Errno.EAGAIN) {
-            return DeviceAddressSpace.super.memoryLockFailed(size, cause);
-        }
-        return VfioErrors.memlock("locking " + (size >> 10) + " KiB of DMA memory in RAM (mlock)", size,
-                Syscalls.getrlimit(Syscalls.RLIMIT_MEMLOCK)[0], cause);
+    public RuntimeException memoryLockFailed(long size, SyscallException cause, IllegalStateException failure) {
+        return VfioErrors.mlockFailed(size, cause, failure);
     }
 
     @Override

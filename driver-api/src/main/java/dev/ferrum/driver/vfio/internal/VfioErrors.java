@@ -156,6 +156,20 @@ public final class VfioErrors {
     }
 
     /** Pinning failed against RLIMIT_MEMLOCK (whose soft limit is {@code softLimit}, -1 for unlimited). */
+    /**
+     * A DMA pool's {@code mlock} of {@code size} bytes failed: for the memory limit (ENOMEM, EPERM, EAGAIN) the
+     * same {@link #memlock} exception as a {@code VFIO_IOMMU_MAP_DMA} that hits it; otherwise the pool's own
+     * {@code failure}.
+     */
+    public static RuntimeException mlockFailed(long size, SyscallException e, RuntimeException failure) {
+        int errno = e.errno();
+        if (errno != Errno.ENOMEM && errno != Errno.EPERM && errno != Errno.EAGAIN) {
+            return failure;
+        }
+        return memlock("locking " + (size >> 10) + " KiB of DMA memory in RAM (mlock)", size,
+                Syscalls.getrlimit(Syscalls.RLIMIT_MEMLOCK)[0], e);
+    }
+
     public static VfioException memlock(String what, long size, long softLimit, SyscallException e) {
         String limit = softLimit == Syscalls.RLIM_INFINITY ? "unlimited" : (softLimit >> 10) + " KiB";
         return new VfioException(Reason.MEMLOCK_LIMIT, what + " failed (" + e.errnoName() + "): VFIO pins DMA "
