@@ -42,6 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
  * An Apple AGX GPU driven through its (here simulated) firmware: the role of Asahi's {@code gpu.rs}
@@ -444,7 +445,7 @@ public final class AgxDevice implements AutoCloseable {
             m.send();
         } catch (ProtocolViolation e) {
             // The caller holds a queue lock, and failing the device locks every queue: fail it from the workqueue.
-            failLater("firmware protocol violation: " + e.getMessage());
+            failLater(violation(e));
             throw new GpuException("cannot run queue " + queueId + ": " + e.getMessage(), e);
         } catch (IllegalStateException e) {
             throw new GpuException("cannot run queue " + queueId + ": " + e.getMessage(), e);
@@ -528,29 +529,27 @@ public final class AgxDevice implements AutoCloseable {
 
     /** {@return whether the firmware acknowledged the invalidation of {@code [va, va + size)}} */
     private boolean invalidateTlb(long va, long size) {
-        try {
-            int cookie;
-            try (TxChannel.Message m = devctl.begin()) {
-                MemorySegment r = m.ring();
-                long o = m.offset();
-                Le.INT.set(r, o + DeviceControlMsg.TYPE, DeviceControlMsg.TLB_INVALIDATE);
-                Le.LONG.set(r, o + DeviceControlMsg.VA, va);
-                Le.LONG.set(r, o + DeviceControlMsg.SIZE, size);
-                cookie = m.send();
+        return whileLive(() -> {
+            try {
+                int cookie;
+                try (TxChannel.Message m = devctl.begin()) {
+                    MemorySegment r = m.ring();
+                    long o = m.offset();
+                    Le.INT.set(r, o + DeviceControlMsg.TYPE, DeviceControlMsg.TLB_INVALIDATE);
+                    Le.LONG.set(r, o + DeviceControlMsg.VA, va);
+                    Le.LONG.set(r, o + DeviceControlMsg.SIZE, size);
+                    cookie = m.send();
+                }
+                tlbInvalidations.increment();
+                return devctl.waitFor(cookie, options.commandTimeout());
+            } catch (RevokedException e) {
+                deviceGone(e);
+                return false;
+            } catch (IllegalStateException e) {
+                LOG.warn("{}: TLB invalidation not sent: {}", address, e.getMessage());
+                return false;
             }
-            tlbInvalidations.increment();
-            return devctl.waitFor(cookie, options.commandTimeout());
-        } catch (ProtocolViolation e) {
-            firmwareFailed(FirmwareCrashedException.DETECTED_BY_DRIVER, "firmware protocol violation: "
-                    + e.getMessage());
-            return false;
-        } catch (RevokedException e) {
-            deviceGone(e);
-            return false;
-        } catch (IllegalStateException e) {
-            LOG.warn("{}: TLB invalidation not sent: {}", address, e.getMessage());
-            return false;
-        }
+        });
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -559,15 +558,33 @@ public final class AgxDevice implements AutoCloseable {
 
     /** Drains the event channel (Asahi {@code EventChannel::poll}). */
     private void processEvents() {
+        whileLive(() -> {
+            eventChannel.poll(eventHandler, EVENT_SLOTS);
+            return true;
+        });
+    }
+
+    /**
+     * Runs one exchange with the firmware if the device is live; a {@link ProtocolViolation} the exchange finds fails
+     * the device.
+     *
+     * @return what {@code step} returned, or {@code false} if the device was not live or the firmware broke the
+     *     protocol
+     */
+    private boolean whileLive(BooleanSupplier step) {
         if (state != State.LIVE) {
-            return;
+            return false;
         }
         try {
-            eventChannel.poll(eventHandler, EVENT_SLOTS);
+            return step.getAsBoolean();
         } catch (ProtocolViolation e) {
-            firmwareFailed(FirmwareCrashedException.DETECTED_BY_DRIVER, "firmware protocol violation: "
-                    + e.getMessage());
+            firmwareFailed(FirmwareCrashedException.DETECTED_BY_DRIVER, violation(e));
+            return false;
         }
+    }
+
+    private static String violation(ProtocolViolation e) {
+        return "firmware protocol violation: " + e.getMessage();
     }
 
     /** One event message; every field is validated before it is used. */
@@ -659,21 +676,17 @@ public final class AgxDevice implements AutoCloseable {
     }
 
     /**
-     * Looks at the stamp of every slot a queue owns, as a flag event naming it would: the stamps are the truth and
-     * the events only a hint, so an event the firmware lost (or a corrupted event ring) only delays completions.
+     * Looks at the stamp of the slot each queue owns, as a flag event naming it would: the stamps are the truth and
+     * the events only a hint, so an event the firmware lost (or a corrupted event ring) only delays completions. A
+     * queue that owns no slot returns at once.
      */
     private void pollStamps() {
-        if (state != State.LIVE) {
-            return;
-        }
-        try {
-            for (int slot = 0; slot < events.slotCount(); slot++) {
-                events.signal(slot);
+        whileLive(() -> {
+            for (GpuWorkQueue q : queues) {
+                q.signal();
             }
-        } catch (ProtocolViolation e) {
-            firmwareFailed(FirmwareCrashedException.DETECTED_BY_DRIVER, "firmware protocol violation: "
-                    + e.getMessage());
-        }
+            return true;
+        });
     }
 
     /** The backstop for a silent firmware (the DRM scheduler's job timeout in Asahi). */
