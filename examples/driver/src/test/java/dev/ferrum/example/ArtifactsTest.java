@@ -4,11 +4,10 @@ import dev.ferrum.example.Poms.Pom;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -44,13 +43,11 @@ class ArtifactsTest {
 
     @Test
     void theConsumerCheckLooksForEveryArtifactOfTheBom() throws Exception {
-        Process p = new ProcessBuilder("bash", "examples/consumer/check.sh", "--list-artifacts")
-                .directory(ROOT.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "check.sh --list-artifacts did not return");
-        assertEquals(0, p.exitValue(), out);
+        ChildProcess.Result check = ChildProcess.run(ROOT, Duration.ofSeconds(60),
+                List.of("bash", "examples/consumer/check.sh", "--list-artifacts"));
+        assertEquals(0, check.status(), check.output());
         TreeSet<String> listed = new TreeSet<>();
-        out.lines().forEach(a -> listed.add(a + ":${project.version}"));
+        check.output().lines().forEach(a -> listed.add(a + ":${project.version}"));
         assertEquals(Poms.managedFerrumArtifacts(Pom.of(ROOT.resolve("bom/pom.xml"))), listed,
                 "the artifacts whose jar, -sources.jar and -javadoc.jar check.sh requires");
     }

@@ -73,29 +73,49 @@ class DocLinksTest {
     /** A link destination and the line it is on (1-based). */
     record Link(int line, String destination) {}
 
-    /** {@return the link destinations of {@code markdown}, outside fenced code blocks and code spans} */
-    static List<Link> links(String markdown) {
-        List<Link> links = new ArrayList<>();
+    /** A line of a markdown document outside its fenced code blocks, and its number (1-based). */
+    record ProseLine(int number, String text) {}
+
+    /** An opening code fence: three or more backticks or tildes. */
+    private static final Pattern FENCE_OPEN = Pattern.compile("^(`{3,}|~{3,})");
+
+    /**
+     * {@return the lines of {@code markdown} outside fenced code blocks, fences excluded} A block opens with three or
+     * more backticks or tildes and closes only with a line of at least as many of the same character and nothing
+     * else (as CommonMark has it), so a {@code ~~~} or a shorter fence inside a block is part of the block.
+     */
+    static List<ProseLine> outsideFences(String markdown) {
+        List<ProseLine> prose = new ArrayList<>();
         String[] lines = markdown.split("\n", -1);
-        String fence = null;
+        String fence = null;                                    // the opening fence of the block we are in
         for (int i = 0; i < lines.length; i++) {
-            String line = lines[i];
-            String trimmed = line.strip();
+            String trimmed = lines[i].strip();
             if (fence != null) {
-                if (trimmed.startsWith(fence)) {
+                char marker = fence.charAt(0);
+                if (trimmed.length() >= fence.length() && trimmed.chars().allMatch(c -> c == marker)) {
                     fence = null;
                 }
                 continue;
             }
-            if (trimmed.startsWith("```") || trimmed.startsWith("~~~")) {
-                fence = trimmed.substring(0, 3);
+            Matcher open = FENCE_OPEN.matcher(trimmed);
+            if (open.find()) {
+                fence = open.group(1);
                 continue;
             }
-            String text = CODE_SPAN.matcher(line).replaceAll("");
+            prose.add(new ProseLine(i + 1, lines[i]));
+        }
+        return prose;
+    }
+
+    /** {@return the link destinations of {@code markdown}, outside fenced code blocks and code spans} */
+    static List<Link> links(String markdown) {
+        List<Link> links = new ArrayList<>();
+        for (ProseLine line : outsideFences(markdown)) {
+            String text = CODE_SPAN.matcher(line.text()).replaceAll("");
             for (Pattern p : List.of(INLINE, DEFINITION, HTML)) {
                 Matcher m = p.matcher(text);
                 while (m.find()) {
-                    links.add(new Link(i + 1, m.group(1)));
+                    links.add(new Link(line.number(), m.group(1)));
                 }
             }
         }
@@ -106,15 +126,9 @@ class DocLinksTest {
     static Set<String> anchors(String markdown) {
         Set<String> ids = new LinkedHashSet<>();
         Map<String, Integer> seen = new HashMap<>();
-        boolean inFence = false;
-        for (String line : markdown.split("\n", -1)) {
-            String trimmed = line.strip();
-            if (trimmed.startsWith("```") || trimmed.startsWith("~~~")) {
-                inFence = !inFence;
-                continue;
-            }
-            Matcher m = HEADING.matcher(line);
-            if (inFence || !m.matches()) {
+        for (ProseLine line : outsideFences(markdown)) {
+            Matcher m = HEADING.matcher(line.text());
+            if (!m.matches()) {
                 continue;
             }
             String text = m.group(2).replaceAll("\\[([^\\]]*)]\\([^)]*\\)", "$1").replaceAll("[`*]", "");
@@ -125,11 +139,15 @@ class DocLinksTest {
         return ids;
     }
 
-    /** {@return what is wrong with the relative links of {@code doc}, one message per broken link} */
-    static List<String> brokenLinks(Path root, Path doc) {
+    /** What checking the links of a document found: how many links it has, and one message per broken one. */
+    record LinkCheck(int links, List<String> problems) {}
+
+    /** {@return how many links {@code doc} has, and what is wrong with its relative ones} */
+    static LinkCheck checkLinks(Path root, Path doc) {
         List<String> problems = new ArrayList<>();
         String name = root.relativize(doc).toString();
-        for (Link link : links(read(doc))) {
+        List<Link> links = links(read(doc));
+        for (Link link : links) {
             String dest = link.destination();
             if (SCHEME.matcher(dest).find()) {
                 continue;                                       // http:, https:, mailto: ...
@@ -159,7 +177,7 @@ class DocLinksTest {
                 }
             }
         }
-        return problems;
+        return new LinkCheck(links.size(), problems);
     }
 
     @Test
@@ -170,8 +188,9 @@ class DocLinksTest {
         List<String> problems = new ArrayList<>();
         int links = 0;
         for (Path doc : docs) {
-            problems.addAll(brokenLinks(ROOT, doc));
-            links += links(read(doc)).size();
+            LinkCheck check = checkLinks(ROOT, doc);
+            problems.addAll(check.problems());
+            links += check.links();
         }
         if (!problems.isEmpty()) {
             fail(problems.size() + " broken link(s):\n" + String.join("\n", problems));
@@ -196,7 +215,9 @@ class DocLinksTest {
                 "```",
                 "[def]: docs/gone.md",
                 ""));
-        List<String> problems = brokenLinks(root, readme);
+        LinkCheck check = checkLinks(root, readme);
+        assertEquals(8, check.links(), "the links outside code, with or without a scheme");
+        List<String> problems = check.problems();
         assertEquals(4, problems.size(), problems.toString());
         assertEquals("README.md:3: link docs/missing.md: docs/missing.md does not exist", problems.get(0));
         assertTrue(problems.get(1).startsWith("README.md:3: link docs/guide.md#setup: docs/guide.md has no heading "
@@ -212,5 +233,28 @@ class DocLinksTest {
                         "devres-and-bar", "devres-and-bar-1"),
                 anchors("## 7. Submitting a job\n### The IOMMU\n### Bad input and the exact error a user sees\n"
                         + "```\n# not a heading\n```\n## `Devres` and `Bar`\n## Devres and Bar\n"));
+    }
+
+    @Test
+    void linksAndHeadingsAgreeOnWhereAFencedBlockEnds() {
+        String markdown = String.join("\n",
+                "# Top",
+                "````markdown",
+                "```",
+                "# not a heading, [not a link](a.md)",
+                "~~~",
+                "## still code, [nor this](b.md)",
+                "```",
+                "````",
+                "## After",
+                "~~~",
+                "```",
+                "[in a tilde block](c.md)",
+                "~~~~",
+                "[a link](d.md)",
+                "");
+        assertEquals(List.of(new Link(14, "d.md")), links(markdown));
+        assertEquals(Set.of("top", "after"), anchors(markdown));
+        assertEquals(List.of(1, 9, 14, 15), outsideFences(markdown).stream().map(ProseLine::number).toList());
     }
 }

@@ -1,11 +1,12 @@
 package dev.ferrum.example;
 
+import dev.ferrum.example.ChildProcess.Result;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -13,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -40,13 +40,8 @@ class LauncherCommandsTest {
     /** A command whose help the launcher delegates: {@code       nvme) cmd_nvme --help ;;}. */
     private static final Pattern DELEGATED = Pattern.compile("(?m)^ +([a-z][a-z-]*)\\) cmd_([a-z_]+) --help ;;$");
 
-    record Result(int status, String output) {}
-
     private static Result run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", command) + " did not return");
-        return new Result(p.exitValue(), out);
+        return ChildProcess.run(ROOT, Duration.ofSeconds(120), command);
     }
 
     private static Result launcher(String... args) throws IOException, InterruptedException {

@@ -254,9 +254,13 @@ public final class ChecksumEngine {
             r.buffers[slot] = data;
             r.tail++;
             DOORBELL.write(regs, r.tail);       // a release write: the descriptor is in memory first
-            // Under the lock, so that shutdown (which sets r.stopped under it) knows no one arms it after that.
-            // A no-op while the watchdog is already armed.
-            if (Workqueue.system().enqueue(watchdog, WATCHDOG_PERIOD)) {
+            // Armed only when the ring stops being empty: while jobs are in flight the watchdog re-arms itself
+            // (under this lock), so a later submission has nothing to do. When this is the first job, the
+            // watchdog is idle, or has already decided under this lock that there was nothing to watch (it is no
+            // longer pending then, so this arms it again), or is still pending from earlier jobs (this enqueue
+            // returns false, and that execution finds the new job). Under the lock, so that shutdown (which sets
+            // r.stopped under it) knows no one arms it after that.
+            if (r.tail - r.head == 1 && Workqueue.system().enqueue(watchdog, WATCHDOG_PERIOD)) {
                 r.headAtLastWatch = r.head;
             }
         }

@@ -254,6 +254,28 @@ class ChecksumDriverTest {
     }
 
     @Test
+    void withoutInterruptsJobsSubmittedWhileOthersAreInFlightAreStillReaped() throws Exception {
+        bind(new ChecksumDriver());
+        DmaBuffer data = filled(engine, TEXT);
+        mock.dropInterrupts(A, Integer.MAX_VALUE);
+        model.stall(true);                                      // the ring stays non-empty across the submissions
+        List<CompletableFuture<Integer>> jobs = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {                           // only the first one arms the watchdog
+            jobs.add(engine.crc32c(data));
+        }
+        Thread.sleep(3 * ChecksumEngine.WATCHDOG_PERIOD.toMillis()); // it runs, finds nothing done, re-arms itself
+        model.stall(false);
+        for (CompletableFuture<Integer> job : jobs) {           // its later runs reap them all
+            assertEquals(crc32c(TEXT), job.get(10, TimeUnit.SECONDS));
+        }
+        assertEquals(0, engine.inFlight());
+        for (int i = 0; i < 2; i++) {                           // an emptied ring refilled: armed again
+            assertEquals(crc32c(TEXT), engine.crc32c(data).get(10, TimeUnit.SECONDS));
+        }
+        assertEquals(0, data.pinCount());
+    }
+
+    @Test
     void surpriseRemovalFailsTheJobsInFlightAndReleasesEverything() throws Exception {
         bind(new ChecksumDriver());
         MockIommu iommu = mock.iommu(A);
