@@ -71,9 +71,14 @@ final class AdminQueue implements Queue.Sink {
     /**
      * The device wrote an invalid completion entry: reap nothing more until the reset rewinds the rings. Otherwise
      * every poll until then would read the same entry and report it again, and one seen after the reset began
-     * (under the new generation) would cause a second reset. Guarded by the lock.
+     * (under the new generation) would cause a second reset. Written only under the lock (set by
+     * {@link #deviceFault}, which runs inside {@link #poll}; cleared by {@link #abortAllAndReset}), so the
+     * check-then-set there needs nothing more. Volatile because {@link #await} reads it without the lock: the
+     * volatile write and read order it, so a waiter that sees it set stops waiting for a command the device will
+     * not complete, and one that sees it cleared sees the rewound rings too (they were written before it under the
+     * lock, and the waiter's next poll takes the lock anyway).
      */
-    private boolean faulted;
+    private volatile boolean faulted;
     /** Told (once per caller that notices) that a command timed out: the controller must reset. */
     private final Consumer<String> timedOut;
     /** Whether waiters sleep until {@link #wakeWaiters()} (interrupts) rather than spin and back off. */
@@ -94,8 +99,6 @@ final class AdminQueue implements Queue.Sink {
     private long epoch;
     /** Reads whether the controller reports fatal status (CSTS.CFS): a waiter then stops waiting. */
     private final BooleanSupplier fatalStatus;
-    /** {@link #faulted}, readable by waiters without the lock. */
-    private volatile boolean faultSeen;
 
     AdminQueue(int entries, DmaPool pool, Mmio regs, int dstrd, Consumer<String> deviceFault,
                Consumer<String> timedOut, BooleanSupplier fatalStatus) {
@@ -274,7 +277,7 @@ final class AdminQueue implements Queue.Sink {
             if (now - nextFatalCheck >= 0) {
                 // At most once a millisecond: a register read is slow on real hardware.
                 nextFatalCheck = now + FATAL_CHECK_NANOS;
-                String dead = faultSeen ? "the controller wrote an invalid admin completion entry"
+                String dead = faulted ? "the controller wrote an invalid admin completion entry"
                         : fatalStatus.getAsBoolean() ? "the controller reports fatal status (CSTS.CFS)" : null;
                 if (dead != null && !f.isDone()) {
                     throw new NvmeException(what + " abandoned: " + dead + "; it completes nothing more until it "
@@ -370,7 +373,6 @@ final class AdminQueue implements Queue.Sink {
     public void deviceFault(String what) {
         if (!faulted) {
             faulted = true;
-            faultSeen = true;
             deviceFault.accept("admin queue: " + what);
         }
     }
@@ -392,7 +394,6 @@ final class AdminQueue implements Queue.Sink {
             }
             q.resetRings();
             faulted = false;
-            faultSeen = false;
         }
         long now = System.nanoTime();
         for (Pending p : failed) {

@@ -10,8 +10,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -40,8 +42,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>The controller ends live: a fault injected while a reset runs (fatal status while enabling, say) makes the
  * reset start over, and it gives up only after {@link NvmeController#RESET_ATTEMPTS} attempts. If the faults did
  * hit every attempt of one reset, the controller is failed for good, which a real device may also end in: the test
- * then demands exactly that reason, every command still completed exactly once (with an error), and every block on
- * the medium as the model allows; only the final read through the (failed) driver is left out.
+ * then demands exactly that reason, proof that the faults caused it (at least that many fatal statuses injected
+ * while that reset ran: a reset that fails without them is a bug), every command still completed exactly once, and
+ * every block on the medium as the model allows; only the final read through the (failed) driver is left out.
  *
  * <p>CI size: {@value #CI_SECONDS} s of traffic. {@code ./ferrum soak [minutes]} runs the same test longer
  * ({@code -Dferrum.stress.seconds}).
@@ -81,7 +84,7 @@ class StressTest {
             }
             join(faultThread, end, problems);
             t.mock.clearFaultRules();
-            boolean failedForGood = t.ctrl.state() == NvmeController.State.FAILED;
+            boolean gaveUp = failedForGood(t);
             assertTrue(problems.isEmpty(), "seed " + seed + ": " + problems.size() + " problem(s):\n"
                     + String.join("\n", problems.stream().limit(20).toList()));
 
@@ -93,10 +96,18 @@ class StressTest {
                 ops += w.submitted;
                 failed += w.failed;
             }
-            if (failedForGood) {
-                // Legitimate only as the end of the bounded recovery (not, say, an invalid completion accepted).
+            if (gaveUp) {
+                // Legitimate only as the end of the bounded recovery (not, say, an invalid completion accepted)...
                 assertTrue(t.ctrl.failureReason().startsWith("reset failed after " + NvmeController.RESET_ATTEMPTS
                         + " attempts"), "seed " + seed + ": " + t.ctrl.failureReason());
+                // ...and only if the faults can account for every failed attempt: each takes a fatal status injected
+                // while that reset ran (the next attempt's disable clears it, and admin commands get no other fault).
+                // A reset that fails on its own after a fault would end here too, but without them.
+                long lastReset = t.ctrl.resetCount();
+                int fatals = faults.fatalsDuringReset.getOrDefault(lastReset, 0);
+                assertTrue(fatals >= NvmeController.RESET_ATTEMPTS, "seed " + seed + ": reset #" + lastReset
+                        + " gave up after " + NvmeController.RESET_ATTEMPTS + " attempts, but only " + fatals
+                        + " fatal status(es) were injected while it ran: " + t.ctrl.failureReason());
                 t.ctrl.close(); // disabled: the buffers of commands failed while it was failing are unpinned now
                 for (Worker w : workers) {
                     w.closeKeptBuffer();
@@ -116,17 +127,15 @@ class StressTest {
             AssertionError caught = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
                     w0::verifyMedium);
             assertTrue(caught.getMessage().contains("holds write"), caught.getMessage());
-            if (failedForGood) {
-                System.out.printf("stress: seed %d: the controller failed for good (%s); data verified%n", seed,
-                        t.ctrl.failureReason());
-                return;
+            if (!gaveUp) {
+                assertEquals(NvmeController.State.LIVE, t.ctrl.state(), t.ctrl.failureReason());
             }
-            assertEquals(NvmeController.State.LIVE, t.ctrl.state(), t.ctrl.failureReason());
             assertTrue(ops > 100, "seed " + seed + ": only " + ops + " commands in " + seconds + " s");
             assertTrue(t.ctrl.resetCount() > 0, "the faults caused resets");
             assertTrue(failed > 0, "the faults failed some commands");
-            System.out.printf("stress: seed %d, %d s, %d commands (%d failed), %d resets, %d faults injected%n",
-                    seed, seconds, ops, failed, t.ctrl.resetCount(), faults.injected.get());
+            System.out.printf("stress: seed %d, %d s, %d commands (%d failed), %d resets, %d faults injected%s%n",
+                    seed, seconds, ops, failed, t.ctrl.resetCount(), faults.injected.get(),
+                    gaveUp ? "; the controller failed for good: " + t.ctrl.failureReason() : "");
         }
     }
 
@@ -453,6 +462,11 @@ class StressTest {
         final long end;
         final ConcurrentLinkedQueue<String> problems;
         final AtomicLong injected = new AtomicLong();
+        /**
+         * Fatal statuses injected while a reset may have been running, by the reset's number ({@link
+         * NvmeController#resetCount()}). Written by the fault thread only; read after it is joined.
+         */
+        final Map<Long, Integer> fatalsDuringReset = new HashMap<>();
 
         Faults(TestBed t, long seed, long end, ConcurrentLinkedQueue<String> problems) {
             this.t = t;
@@ -481,7 +495,7 @@ class StressTest {
                             case 1 -> CompletionCorruption.BAD_SQ_HEAD;
                             default -> CompletionCorruption.DUPLICATE;
                         }, 1);
-                        case 7 -> t.mock.fatal("injected by the stress test");
+                        case 7 -> fatal();
                         case 8 -> {
                             try {
                                 t.ctrl.reset();
@@ -501,6 +515,19 @@ class StressTest {
                 Thread.currentThread().interrupt();
             } catch (RuntimeException e) {
                 problems.add("fault thread: " + e);
+            }
+        }
+
+        /**
+         * Sets fatal status, counting it against the reset in progress if one may be: one running before or after
+         * the injection (the state and the count change together, and a reset that gave up keeps its number).
+         */
+        private void fatal() {
+            boolean resettingBefore = t.ctrl.state() == NvmeController.State.RESETTING;
+            t.mock.fatal("injected by the stress test");
+            NvmeController.State after = t.ctrl.state();
+            if (resettingBefore || after == NvmeController.State.RESETTING || after == NvmeController.State.FAILED) {
+                fatalsDuringReset.merge(t.ctrl.resetCount(), 1, Integer::sum);
             }
         }
     }

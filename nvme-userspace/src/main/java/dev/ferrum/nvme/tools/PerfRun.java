@@ -160,12 +160,14 @@ final class PerfRun {
 
         private void run() {
             try {
+                // Known before the queue pair exists, which is sized by it: a pair splits an I/O at the controller's
+                // per-command limit (MDTS), and both that and the block size are powers of two, so this is what
+                // qp.commandsFor(ns, blocks) would say. (Blocks larger than the limit: the first I/O says so.)
+                commandsPerIo = Math.toIntExact(Math.ceilDiv(p.ioSize(), ctrl.maxCommandBytes()));
                 // Slots for queueDepth I/Os of commandsPerIo commands each (the controller may grant fewer).
-                long perIo = Math.ceilDiv(p.ioSize(), ctrl.maxCommandBytes());
                 qp = ctrl.createQueuePair(QueuePairOptions.builder()
-                        .depth((int) Math.min(65536, Math.max(2, p.queueDepth() * perIo + 1)))
+                        .depth((int) Math.min(65536, Math.max(2, (long) p.queueDepth() * commandsPerIo + 1)))
                         .completion(p.completion()).build());
-                commandsPerIo = qp.commandsFor(ns, blocks);
                 int depth = Math.min(p.queueDepth(), qp.capacity() / commandsPerIo);
                 if (depth == 0) {
                     throw new IllegalArgumentException("an I/O of " + p.ioSize() + " bytes takes " + commandsPerIo
